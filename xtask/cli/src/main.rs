@@ -1,1 +1,32 @@
-fn main() {}
+//! `cargo xtask`: the command line. Parses arguments, opens the workspace,
+//! hands work to the engine and prints errors as a chain with hints.
+//!
+//! Exit codes: 0 success, 1 a task failed, 2 bad usage or configuration,
+//! 130 cancelled (Ctrl-C).
+
+mod args;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = args::Cli::parse();
+    match commands::dispatch(args) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{}", render_error(&error));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `error: <message>` then each cause; `hint:` lines stay as written.
+fn render_error(error: &anyhow::Error) -> String {
+    let mut text = format!("error: {error}");
+    for cause in error.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    text
+}

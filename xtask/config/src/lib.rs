@@ -1,1 +1,239 @@
-//! placeholder
+//! The pipeline: which tasks exist, what each runs, what it depends on and what
+//! goes into its cache key.
+//!
+//! Read from `[workspace.metadata.xtask]` in the root Cargo.toml and
+//! `[package.metadata.xtask]` in member manifests, merged over built-in
+//! defaults so that a workspace with no configuration at all still has `build`,
+//! `test`, `lint` and `check`. Everything is validated here, up front: a
+//! mistake is reported with the file, the line, the key and a hint, before any
+//! task runs.
+
+mod error;
+mod raw;
+pub mod units;
+mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use xtask_graph::PackageGraph;
+
+pub use error::{ConfigError, Located};
+
+/// What a task does when it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// A shell command (`sh -c`), run in the package directory.
+    Shell(String),
+    /// A built-in cargo subcommand for the package.
+    Cargo(CargoKind),
+    /// Nothing to run: a task that only groups its dependencies.
+    Nothing,
+}
+
+/// The built-in cargo task kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CargoKind {
+    Build,
+    Check,
+    Lint,
+    Test,
+}
+
+impl CargoKind {
+    pub fn from_task_name(name: &str) -> Option<CargoKind> {
+        match name {
+            "build" => Some(CargoKind::Build),
+            "check" => Some(CargoKind::Check),
+            "lint" => Some(CargoKind::Lint),
+            "test" => Some(CargoKind::Test),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of `depends-on`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskDependency {
+    /// `^task`: the task in every workspace dependency of the package.
+    Upstream(String),
+    /// `task`: another task of the same package.
+    SamePackage(String),
+    /// `pkg#task`: one named task.
+    Named { package: String, task: String },
+}
+
+impl TaskDependency {
+    pub fn parse(text: &str) -> TaskDependency {
+        if let Some(task) = text.strip_prefix('^') {
+            TaskDependency::Upstream(task.to_string())
+        } else if let Some((package, task)) = text.split_once('#') {
+            TaskDependency::Named {
+                package: package.to_string(),
+                task: task.to_string(),
+            }
+        } else {
+            TaskDependency::SamePackage(text.to_string())
+        }
+    }
+
+    pub fn task(&self) -> &str {
+        match self {
+            TaskDependency::Upstream(t) | TaskDependency::SamePackage(t) => t,
+            TaskDependency::Named { task, .. } => task,
+        }
+    }
+}
+
+/// The definition of a task as it applies to one package: built-in defaults,
+/// then the workspace table, then the package's own table. Its serialized form
+/// is what the cache key covers, so it holds exactly what can change a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TaskDef {
+    pub action: Action,
+    pub depends_on: Vec<TaskDependency>,
+    /// `None`: the default inputs (the package's files git does not ignore).
+    pub inputs: Option<Vec<String>>,
+    pub outputs: Vec<String>,
+    pub env: Vec<String>,
+    /// Passed to the command, not hashed; so not part of the key.
+    #[serde(skip)]
+    pub pass_env: Vec<String>,
+    pub cache: bool,
+    pub persistent: bool,
+}
+
+/// Which environment variables a command sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvMode {
+    /// Only a small base set (PATH, HOME, cargo and rustup variables, …) plus
+    /// the declared `env`, `pass-env` and `global-env`: an undeclared variable
+    /// cannot change a result behind the cache's back.
+    Strict,
+    /// Everything the run was started with.
+    Loose,
+}
+
+/// Local cache settings from `[workspace.metadata.xtask.cache]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheSettings {
+    pub max_bytes: Option<u64>,
+    pub max_age: Option<std::time::Duration>,
+}
+
+/// The validated pipeline of a workspace.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub root_manifest: PathBuf,
+    pub global_inputs: Vec<String>,
+    pub global_env: Vec<String>,
+    pub env_mode: EnvMode,
+    pub cache: CacheSettings,
+    workspace_tasks: BTreeMap<String, raw::RawTask>,
+    package_tasks: BTreeMap<String, BTreeMap<String, raw::RawTask>>,
+}
+
+/// Task names every workspace has, even with no configuration.
+pub const BUILTIN_TASKS: [&str; 4] = ["build", "check", "lint", "test"];
+
+impl Pipeline {
+    /// Reads and validates the configuration of the workspace.
+    pub fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
+        validate::load(graph)
+    }
+
+    /// Every task name known anywhere: built-ins, workspace and packages.
+    pub fn task_names(&self) -> BTreeSet<&str> {
+        let mut names: BTreeSet<&str> = BUILTIN_TASKS.into_iter().collect();
+        names.extend(self.workspace_tasks.keys().map(String::as_str));
+        for tasks in self.package_tasks.values() {
+            names.extend(tasks.keys().map(String::as_str));
+        }
+        names
+    }
+
+    /// The definition of `task` for `package`, or `None` when the task does
+    /// not apply to it (defined only by other packages).
+    pub fn task_for(&self, package: &str, task: &str) -> Option<TaskDef> {
+        let workspace = self.workspace_tasks.get(task);
+        let own = self.package_tasks.get(package).and_then(|t| t.get(task));
+        let builtin = CargoKind::from_task_name(task);
+        if workspace.is_none() && own.is_none() && builtin.is_none() {
+            return None;
+        }
+        let mut def = TaskDef {
+            action: builtin.map_or(Action::Nothing, Action::Cargo),
+            depends_on: Vec::new(),
+            inputs: None,
+            outputs: Vec::new(),
+            env: Vec::new(),
+            pass_env: Vec::new(),
+            cache: true,
+            persistent: false,
+        };
+        for layer in [workspace, own].into_iter().flatten() {
+            apply(&mut def, layer);
+        }
+        Some(def)
+    }
+}
+
+fn apply(def: &mut TaskDef, layer: &raw::RawTask) {
+    let strings = |v: &Vec<toml::Spanned<String>>| -> Vec<String> {
+        v.iter().map(|s| s.get_ref().clone()).collect()
+    };
+    if let Some(command) = &layer.command {
+        def.action = Action::Shell(command.clone());
+    }
+    if let Some(deps) = &layer.depends_on {
+        def.depends_on = deps
+            .iter()
+            .map(|d| TaskDependency::parse(d.get_ref()))
+            .collect();
+    }
+    if let Some(inputs) = &layer.inputs {
+        def.inputs = Some(strings(inputs));
+    }
+    if let Some(outputs) = &layer.outputs {
+        def.outputs = strings(outputs);
+    }
+    if let Some(env) = &layer.env {
+        def.env = strings(env);
+    }
+    if let Some(pass_env) = &layer.pass_env {
+        def.pass_env = strings(pass_env);
+    }
+    if let Some(cache) = layer.cache {
+        def.cache = cache;
+    }
+    if let Some(persistent) = layer.persistent {
+        def.persistent = persistent;
+    }
+}
+
+/// Where a path is written relative to: `$TURBO_ROOT$/x` is relative to the
+/// workspace root, anything else to the package directory.
+pub fn split_root_prefix(glob: &str) -> (bool, &str) {
+    match glob.strip_prefix(ROOT_PREFIX) {
+        Some(rest) => (true, rest),
+        None => (false, glob),
+    }
+}
+
+/// The prefix that anchors an `inputs`/`outputs` glob at the workspace root,
+/// spelled as in Turborepo so that its users recognise it.
+pub const ROOT_PREFIX: &str = "$TURBO_ROOT$/";
+
+/// The token in `inputs` that stands for the default input set.
+pub const DEFAULT_INPUTS: &str = "$TURBO_DEFAULT$";
+
+/// Manifest path of the root of a workspace.
+pub fn root_manifest(root: &Path) -> PathBuf {
+    root.join("Cargo.toml")
+}

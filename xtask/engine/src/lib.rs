@@ -1,1 +1,70 @@
-//! placeholder
+//! The engine: from a workspace and the tasks asked for, to tasks restored or
+//! run. Planning ([`plan`]) computes the task graph and every key without
+//! running anything; [`execute`] runs a plan over a pool of workers and
+//! reports through an [`EventSink`]. Terminals are the reporter's business.
+
+mod env;
+pub mod events;
+mod exec;
+pub mod explain;
+mod history;
+mod inputs;
+pub mod key;
+mod outputs;
+mod plan;
+mod run;
+pub mod summary;
+pub mod task_graph;
+mod workspace;
+
+use std::path::PathBuf;
+
+pub use env::Environment;
+pub use events::{Event, EventSink, TaskStatus};
+pub use exec::Children;
+pub use history::History;
+pub use plan::{Plan, PlannedTask, plan, take_snapshot};
+pub use run::{RunOptions, error_chain, execute};
+pub use task_graph::{NodeIndex, TaskGraph};
+pub use workspace::{CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Workspace};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Graph(#[from] xtask_graph::GraphError),
+    #[error(transparent)]
+    Config(#[from] xtask_config::ConfigError),
+    #[error(transparent)]
+    Hash(#[from] xtask_hash::HashError),
+    #[error(transparent)]
+    Cache(#[from] xtask_cache::CacheError),
+    #[error("failed to read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unknown task `{task}`\nhint: known tasks are {}; define new ones in [workspace.metadata.xtask.tasks.<name>]", known.join(", "))]
+    UnknownTask { task: String, known: Vec<String> },
+    #[error(
+        "unknown package `{package}` (named by {referenced_by})\nhint: `cargo xtask graph` lists the workspace's packages"
+    )]
+    UnknownPackage {
+        package: String,
+        referenced_by: String,
+    },
+    #[error(
+        "{referenced_by} depends on `{task}`, which package `{package}` does not define\nhint: define it in [package.metadata.xtask.tasks.{task}] of {package}, or in [workspace.metadata.xtask.tasks.{task}]"
+    )]
+    TaskNotInPackage {
+        task: String,
+        package: String,
+        referenced_by: String,
+    },
+    #[error("task dependency cycle: {}\nhint: each task depends on the next; remove one of these `depends-on` entries", cycle.join(" -> "))]
+    Cycle { cycle: Vec<String> },
+    #[error(
+        "{task} depends on {persistent}, a persistent task, which never finishes\nhint: remove it from `depends-on`, or set `persistent = false`"
+    )]
+    DependsOnPersistent { task: String, persistent: String },
+}

@@ -1,1 +1,160 @@
-//! placeholder
+//! The workspace as a package graph: which packages exist, where they live and
+//! which workspace packages each depends on (normal, build and dev edges).
+//!
+//! The graph comes from `cargo metadata`, which costs a cargo start-up and a
+//! resolve (hundreds of milliseconds). It is cached on disk, keyed by a
+//! fingerprint of every file that can change it, so a warm run spawns no cargo
+//! at all. See [`load`].
+
+mod fingerprint;
+mod locate;
+mod metadata;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use locate::find_workspace_root;
+
+/// Index of a package in [`PackageGraph::packages`].
+pub type PackageIndex = usize;
+
+/// The kind of a dependency edge, as Cargo declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum DepKind {
+    Normal,
+    Build,
+    Dev,
+}
+
+/// An edge from a package to another workspace package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub package: PackageIndex,
+    pub kind: DepKind,
+}
+
+/// One workspace member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    /// Directory relative to the workspace root, with `/` separators; empty
+    /// for a package at the root.
+    pub dir: String,
+    /// Manifest path relative to the workspace root.
+    pub manifest: String,
+    /// Workspace dependencies, sorted and without duplicates.
+    pub dependencies: Vec<Dependency>,
+    /// Names of the binary targets (what `build` produces).
+    pub binaries: Vec<String>,
+    /// True when the manifest has a `[package.metadata.xtask]` table.
+    pub has_xtask_metadata: bool,
+}
+
+/// The workspace: its root, target directory and members.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PackageGraph {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+    /// Members sorted by name.
+    pub packages: Vec<Package>,
+}
+
+impl PackageGraph {
+    pub fn find(&self, name: &str) -> Option<PackageIndex> {
+        self.packages
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()
+    }
+
+    /// The package whose directory contains `rel_path` (workspace-relative),
+    /// preferring the most deeply nested one.
+    pub fn owner_of(&self, rel_path: &str) -> Option<PackageIndex> {
+        self.packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| is_within(rel_path, &p.dir))
+            .max_by_key(|(_, p)| p.dir.len())
+            .map(|(i, _)| i)
+    }
+
+    /// Direct workspace dependencies of `package` along edges of the given kinds.
+    pub fn dependencies_of<'a>(
+        &'a self,
+        package: PackageIndex,
+        kinds: &'a [DepKind],
+    ) -> impl Iterator<Item = PackageIndex> + 'a {
+        self.packages[package]
+            .dependencies
+            .iter()
+            .filter(move |d| kinds.contains(&d.kind))
+            .map(|d| d.package)
+    }
+
+    /// Absolute directory of a package.
+    pub fn package_dir(&self, package: PackageIndex) -> PathBuf {
+        let dir = &self.packages[package].dir;
+        if dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(dir)
+        }
+    }
+}
+
+/// True when workspace-relative `path` lies inside workspace-relative `dir`
+/// (the empty dir is the root and contains everything).
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || (path.starts_with(dir)
+            && (path.len() == dir.len() || path.as_bytes()[dir.len()] == b'/'))
+}
+
+/// How the graph was obtained, for `--verbose` output and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphSource {
+    /// Read from the on-disk cache; no cargo process was started.
+    Cached,
+    /// `cargo metadata` ran (cold, or a manifest changed).
+    CargoMetadata,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("no Cargo.toml found in {dir} or any parent directory")]
+    NoWorkspace { dir: PathBuf },
+    #[error("failed to read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to parse {path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+    #[error("`cargo metadata` failed in {root}:\n{stderr}")]
+    CargoMetadata { root: PathBuf, stderr: String },
+    #[error("failed to run `cargo metadata` in {root}")]
+    CargoSpawn {
+        root: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to understand the output of `cargo metadata`: {0}")]
+    MetadataFormat(String),
+}
+
+/// Loads the package graph of the workspace rooted at `root`, from the cache in
+/// `state_dir` when its fingerprint still matches, else from `cargo metadata`
+/// (and then refreshes the cache).
+pub fn load(root: &Path, state_dir: &Path) -> Result<(PackageGraph, GraphSource), GraphError> {
+    let cache_path = state_dir.join("workspace-graph.json");
+    if let Some(graph) = fingerprint::read_cached(&cache_path, root) {
+        return Ok((graph, GraphSource::Cached));
+    }
+    let graph = metadata::from_cargo(root)?;
+    // A cache that cannot be written only costs the next run a cargo start.
+    let _ = fingerprint::write_cached(&cache_path, &graph);
+    Ok((graph, GraphSource::CargoMetadata))
+}

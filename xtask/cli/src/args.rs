@@ -1,0 +1,121 @@
+//! The command-line interface, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "A fast, cached task runner for Cargo workspaces",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Run as if started in DIR (any directory of the workspace).
+    #[arg(short = 'C', long = "cwd", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Local cache directory [env: XTASK_CACHE_DIR] [default: <workspace>/turbo-cache]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run tasks over the workspace, restoring cached results
+    Run(RunArgs),
+    /// Print the package graph, or the task graph of TASKS
+    Graph(GraphArgs),
+    /// Explain why a task will miss the cache: what changed since its last success
+    Explain(ExplainArgs),
+    /// Inspect and maintain the local cache
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Tasks to run, e.g. `build test`
+    #[arg(required = true)]
+    pub tasks: Vec<String>,
+
+    /// How many tasks run at once [default: number of cores]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Keep running other tasks after one fails
+    #[arg(long = "continue")]
+    pub continue_on_error: bool,
+
+    /// Ignore cache hits and run every task (results are still cached)
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not write results to the cache
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Which task logs to print
+    #[arg(long, value_name = "MODE", default_value = "full",
+          value_parser = ["full", "hash-only", "new-only", "errors-only", "none"])]
+    pub output_logs: String,
+
+    /// Show what would run, with keys and cache status, without running anything
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text",
+          require_equals = true, value_parser = ["text", "json"])]
+    pub dry_run: Option<String>,
+
+    /// Write a JSON summary of the run [default path: <cache-dir>/runs/<time>.json]
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "",
+          require_equals = true)]
+    pub summarize: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// Tasks whose graph to print; without any, the package graph
+    pub tasks: Vec<String>,
+
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The task, as `package#task`
+    pub task: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Where the cache is, how big, how old
+    Status,
+    /// Check every entry's integrity; remove damaged ones
+    Verify,
+    /// Evict entries by size (least recently used first) and age
+    Prune(PruneArgs),
+    /// Remove every entry
+    Clean,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Keep at most this much, e.g. 5GiB [default: cache.max-size or 10GiB]
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+    /// Remove entries unused for longer than this, e.g. 14d [default: cache.max-age or 30d]
+    #[arg(long, value_name = "AGE")]
+    pub max_age: Option<String>,
+}

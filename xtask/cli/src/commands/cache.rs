@@ -1,0 +1,128 @@
+//! `cargo xtask cache status|verify|prune|clean`.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use xtask_cache::PrunePolicy;
+use xtask_config::units;
+use xtask_engine::Workspace;
+
+use crate::args::{CacheCommand, PruneArgs};
+
+const DEFAULT_MAX_BYTES: u64 = 10 << 30;
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+
+pub fn cache(ws: &Workspace, command: CacheCommand) -> anyhow::Result<ExitCode> {
+    let cache = &ws.cache;
+    match command {
+        CacheCommand::Status => {
+            let status = cache.status().context("failed to read the cache")?;
+            let policy = configured_policy(ws);
+            println!("local cache   {}", cache.dir().display());
+            println!("entries       {}", status.entries);
+            println!("size          {}", human_bytes(status.total_bytes));
+            println!("oldest used   {}", age(status.oldest));
+            println!("newest used   {}", age(status.newest));
+            println!(
+                "limits        {} , {} days (cache.max-size, cache.max-age)",
+                human_bytes(policy.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
+                policy.max_age.unwrap_or(DEFAULT_MAX_AGE).as_secs() / 86_400
+            );
+            if status.tmp_files > 0 {
+                println!(
+                    "temp files    {} ({}), left by interrupted writes; `cache prune` removes old ones",
+                    status.tmp_files,
+                    human_bytes(status.tmp_bytes)
+                );
+            }
+        }
+        CacheCommand::Verify => {
+            let report = cache.verify().context("failed to verify the cache")?;
+            for bad in &report.removed {
+                println!("removed {}: {}", bad.key, bad.reason);
+            }
+            println!(
+                "checked {} entries, {} damaged and removed",
+                report.checked,
+                report.removed.len()
+            );
+            if !report.removed.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        CacheCommand::Prune(args) => {
+            let policy = prune_policy(ws, &args)?;
+            let report = cache.prune(&policy).context("failed to prune the cache")?;
+            println!(
+                "removed {} entries ({}) and {} temp files; {} entries ({}) remain",
+                report.removed_entries,
+                human_bytes(report.removed_bytes),
+                report.removed_tmp_files,
+                report.remaining_entries,
+                human_bytes(report.remaining_bytes)
+            );
+        }
+        CacheCommand::Clean => {
+            let report = cache.clean().context("failed to clean the cache")?;
+            println!(
+                "removed {} entries ({})",
+                report.removed_entries,
+                human_bytes(report.removed_bytes)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The limits from `[workspace.metadata.xtask.cache]`, or the defaults.
+pub fn configured_policy(ws: &Workspace) -> PrunePolicy {
+    PrunePolicy {
+        max_bytes: Some(ws.pipeline.cache.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
+        max_age: Some(ws.pipeline.cache.max_age.unwrap_or(DEFAULT_MAX_AGE)),
+    }
+}
+
+fn prune_policy(ws: &Workspace, args: &PruneArgs) -> anyhow::Result<PrunePolicy> {
+    let mut policy = configured_policy(ws);
+    if let Some(size) = &args.max_size {
+        policy.max_bytes = Some(units::parse_size(size).with_context(|| {
+            format!("`--max-size {size}` is not a size\nhint: write a number with a unit, for example 5GiB or 500MB")
+        })?);
+    }
+    if let Some(age) = &args.max_age {
+        policy.max_age = Some(units::parse_age(age).with_context(|| {
+            format!("`--max-age {age}` is not an age\nhint: write a number with a unit: s, m, h, d or w, for example 14d")
+        })?);
+    }
+    Ok(policy)
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn age(time: Option<SystemTime>) -> String {
+    let Some(time) = time else { return "-".into() };
+    let secs = SystemTime::now()
+        .duration_since(time)
+        .unwrap_or_default()
+        .as_secs();
+    match secs {
+        0..=59 => format!("{secs}s ago"),
+        60..=3599 => format!("{}m ago", secs / 60),
+        3600..=86_399 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}

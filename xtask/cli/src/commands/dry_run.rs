@@ -1,0 +1,111 @@
+//! `run --dry-run[=json]`: the plan, with keys and cache status, nothing run.
+
+use serde::Serialize;
+use xtask_cache::Lookup;
+use xtask_engine::{Plan, Workspace};
+
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct DryRun<'a> {
+    format: u32,
+    tasks: Vec<DryRunTask<'a>>,
+    files_hashed: usize,
+    files_total: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct DryRunTask<'a> {
+    task_id: &'a str,
+    package: &'a str,
+    task: &'a str,
+    key: &'a str,
+    /// `HIT` or `MISS` in the local cache; `DISABLED` when the task is not cached.
+    cache: &'static str,
+    command: Option<&'a str>,
+    directory: &'a str,
+    dependencies: Vec<&'a str>,
+    dependents: Vec<&'a str>,
+    outputs: &'a [String],
+    /// Input files and the hashes of their contents.
+    inputs: &'a std::collections::BTreeMap<String, String>,
+    /// Declared variables, with hashes of their values (never the values).
+    env: &'a std::collections::BTreeMap<String, String>,
+}
+
+pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
+    let tasks: Vec<DryRunTask> = plan
+        .graph
+        .order
+        .iter()
+        .map(|&node| {
+            let task = &plan.graph.nodes[node];
+            let planned = &plan.tasks[node];
+            let package = &ws.graph.packages[task.package];
+            let cache = if !task.def.cache || task.def.persistent || planned.command.is_none() {
+                "DISABLED"
+            } else if matches!(ws.cache.lookup(&planned.key), Ok(Lookup::Hit(_))) {
+                "HIT"
+            } else {
+                "MISS"
+            };
+            DryRunTask {
+                task_id: plan.graph.label(node),
+                package: &package.name,
+                task: &task.task,
+                key: &planned.key,
+                cache,
+                command: planned.command.as_deref(),
+                directory: &package.dir,
+                dependencies: task.deps.iter().map(|&d| plan.graph.label(d)).collect(),
+                dependents: task
+                    .dependents
+                    .iter()
+                    .map(|&d| plan.graph.label(d))
+                    .collect(),
+                outputs: &planned.outputs,
+                inputs: &planned.inputs.files,
+                env: &planned.inputs.env,
+            }
+        })
+        .collect();
+    if json {
+        let dry_run = DryRun {
+            format: 1,
+            tasks,
+            files_hashed: plan.hashed_files,
+            files_total: plan.total_files,
+        };
+        println!("{}", serde_json::to_string_pretty(&dry_run)?);
+        return Ok(());
+    }
+    let hits = tasks.iter().filter(|t| t.cache == "HIT").count();
+    println!("Tasks to run ({} total, {hits} cached):", tasks.len());
+    for task in &tasks {
+        println!();
+        println!("{}", task.task_id);
+        println!("  key           = {}", task.key);
+        println!("  cache         = {}", task.cache);
+        println!(
+            "  command       = {}",
+            task.command.unwrap_or("<nothing to run>")
+        );
+        println!(
+            "  directory     = {}",
+            if task.directory.is_empty() {
+                "."
+            } else {
+                task.directory
+            }
+        );
+        println!("  inputs        = {} files", task.inputs.len());
+        println!("  outputs       = {}", task.outputs.join(", "));
+        println!("  dependencies  = {}", task.dependencies.join(", "));
+        println!("  dependents    = {}", task.dependents.join(", "));
+        println!(
+            "  env           = {}",
+            task.env.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}

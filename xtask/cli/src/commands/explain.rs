@@ -1,0 +1,65 @@
+//! `cargo xtask explain pkg#task`: why the task will (or will not) hit.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use xtask_cache::Lookup;
+use xtask_engine::{Environment, History, Workspace, explain};
+
+use crate::args::ExplainArgs;
+
+pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    let Some((package, task)) = args.task.split_once('#') else {
+        bail!(
+            "`{}` is not a task id\nhint: write it as `package#task`, for example `api#build`",
+            args.task
+        );
+    };
+    let Some(index) = ws.graph.find(package) else {
+        bail!(
+            "unknown package `{package}`\nhint: `cargo xtask graph` lists the workspace's packages"
+        );
+    };
+    let plan = xtask_engine::plan(ws, &[task.to_string()], &[index], &Environment::capture())?;
+    let Some(node) = plan.graph.find(&args.task) else {
+        bail!("package `{package}` has no task `{task}`");
+    };
+    let now = &plan.tasks[node];
+    println!("{}: key {}", args.task, now.key);
+    let in_cache = matches!(ws.cache.lookup(&now.key), Ok(Lookup::Hit(_)));
+    let Some(before) = History::last(&ws.state_dir, &args.task) else {
+        println!(
+            "no earlier successful run of {} is recorded here, so there is nothing to compare with",
+            args.task
+        );
+        println!(
+            "cache: {}",
+            if in_cache {
+                "HIT (an entry exists, from another run or machine)"
+            } else {
+                "MISS"
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let changes = explain::diff(&before, &now.inputs);
+    if changes.is_empty() {
+        if in_cache {
+            println!("nothing changed since the last successful run: it will be a cache hit");
+        } else {
+            println!(
+                "nothing changed since the last successful run, but its entry is no longer in the cache (pruned or cleaned): it will run"
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} change(s) since the last successful run (key {}):",
+        changes.len(),
+        before.key()
+    );
+    for change in &changes {
+        println!("  {:<16} {}  {}", change.kind, change.name, change.what);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,119 @@
+//! `cargo xtask run`: plan, then dry-run or execute, then summarize.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use xtask_engine::{Children, Environment, RunOptions, Workspace};
+use xtask_report::{OutputLogs, Reporter, Style};
+
+use crate::args::RunArgs;
+
+/// How often a run prunes the cache on its own.
+const AUTO_PRUNE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+pub fn run(ws: Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::capture();
+    let scope = super::all_packages(&ws);
+    let plan = xtask_engine::plan(&ws, &args.tasks, &scope, &env)?;
+
+    if let Some(format) = &args.dry_run {
+        super::dry_run::print(&ws, &plan, format == "json")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let children = Arc::new(Children::default());
+    install_interrupt_handler(Arc::clone(&children));
+    let logs = OutputLogs::parse(&args.output_logs).unwrap_or(OutputLogs::Full);
+    let reporter = Reporter::new(Style::detect(), logs);
+    let options = RunOptions {
+        concurrency: args.concurrency.unwrap_or_else(default_concurrency).max(1),
+        continue_on_error: args.continue_on_error,
+        force: args.force,
+        no_cache_write: args.no_cache,
+    };
+    let summary = xtask_engine::execute(
+        &ws,
+        &plan,
+        &args.tasks,
+        &options,
+        &env,
+        &reporter,
+        &children,
+    );
+
+    if let Some(path) = &args.summarize {
+        let path = if path.is_empty() {
+            ws.cache
+                .dir()
+                .join("runs")
+                .join(format!("{}.json", summary.started_at))
+        } else {
+            std::path::PathBuf::from(path)
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("failed to create {}", parent.display()))?;
+        }
+        let json = serde_json::to_vec_pretty(&summary)?;
+        std::fs::write(&path, json)
+            .with_context(|| format!("failed to write the run summary to {}", path.display()))?;
+        eprintln!("xtask: run summary written to {}", path.display());
+    }
+    auto_prune(&ws);
+    Ok(ExitCode::from(summary.exit_code.clamp(0, 255) as u8))
+}
+
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Ctrl-C (or SIGTERM) once: stop scheduling, SIGTERM every task's process
+/// group. Twice: SIGKILL. Cache entries are only ever written whole, so an
+/// interrupted run leaves a valid cache.
+fn install_interrupt_handler(children: Arc<Children>) {
+    let result = ctrlc::set_handler(move || {
+        if children.is_cancelled() {
+            eprintln!("\nxtask: interrupted again, killing tasks");
+        } else {
+            eprintln!("\nxtask: interrupted, stopping tasks (press Ctrl-C again to kill them)");
+        }
+        children.cancel();
+    });
+    if let Err(error) = result {
+        eprintln!("warning: Ctrl-C will not stop tasks cleanly: {error}");
+    }
+}
+
+/// Keeps the cache bounded without anyone running `cache prune`: at most
+/// once a day, with the configured limits.
+fn auto_prune(ws: &Workspace) {
+    let marker = ws.state_dir.join("last-prune");
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age < AUTO_PRUNE_INTERVAL);
+    if recent {
+        return;
+    }
+    let policy = super::cache::configured_policy(ws);
+    match ws.cache.prune(&policy) {
+        Ok(report) if report.removed_entries > 0 => eprintln!(
+            "xtask: pruned {} cache entries ({} bytes)",
+            report.removed_entries, report.removed_bytes
+        ),
+        Ok(_) => {}
+        Err(error) => eprintln!(
+            "warning: could not prune the cache: {}",
+            xtask_engine::error_chain(&error)
+        ),
+    }
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let _ = std::fs::create_dir_all(&ws.state_dir);
+    let _ = std::fs::write(&marker, stamp.to_string());
+}

@@ -1,0 +1,354 @@
+//! Loading the manifests and checking every value before anything runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use xtask_graph::PackageGraph;
+
+use crate::error::{ConfigError, Located, suggest};
+use crate::raw::{ManifestDoc, RawTask};
+use crate::{CacheSettings, DEFAULT_INPUTS, EnvMode, Pipeline, ROOT_PREFIX, TaskDependency, units};
+
+/// A manifest's text, kept to turn byte spans into line numbers.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    fn read(path: &Path) -> Result<Source, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            text,
+        })
+    }
+
+    fn parse(&self) -> Result<ManifestDoc, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| ConfigError::Toml {
+            path: self.path.clone(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    fn error(&self, span: Range<usize>, key: String, message: String, hint: String) -> ConfigError {
+        let line = self.text[..span.start.min(self.text.len())]
+            .bytes()
+            .filter(|b| *b == b'\n')
+            .count()
+            + 1;
+        ConfigError::Invalid(Located {
+            path: self.path.clone(),
+            line,
+            key,
+            message,
+            hint,
+        })
+    }
+}
+
+pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
+    let root_source = Source::read(&crate::root_manifest(&graph.root))?;
+    let root_doc = root_source.parse()?;
+    let config = root_doc
+        .workspace
+        .and_then(|w| w.metadata)
+        .and_then(|m| m.xtask)
+        .unwrap_or_default();
+
+    // A single-package workspace keeps its configuration in the package table.
+    let mut package_sources = Vec::new();
+    for package in graph.packages.iter().filter(|p| p.has_xtask_metadata) {
+        let source = Source::read(&graph.root.join(&package.manifest))?;
+        let doc = source.parse()?;
+        let tasks = doc
+            .package
+            .and_then(|p| p.metadata)
+            .and_then(|m| m.xtask)
+            .map(|x| x.tasks)
+            .unwrap_or_default();
+        package_sources.push((package.name.clone(), source, tasks));
+    }
+
+    let mut names: BTreeSet<String> = crate::BUILTIN_TASKS.iter().map(|s| s.to_string()).collect();
+    names.extend(config.tasks.keys().cloned());
+    for (_, _, tasks) in &package_sources {
+        names.extend(tasks.keys().cloned());
+    }
+    let checker = Checker {
+        graph,
+        task_names: &names,
+    };
+
+    let ws_key = "workspace.metadata.xtask";
+    for glob in &config.global_inputs {
+        checker.glob(
+            &root_source,
+            glob,
+            &format!("{ws_key}.global-inputs"),
+            false,
+        )?;
+    }
+    for name in &config.global_env {
+        checker.env_name(&root_source, name, &format!("{ws_key}.global-env"))?;
+    }
+    for (task, def) in &config.tasks {
+        checker.task(&root_source, &format!("{ws_key}.tasks.{task}"), task, def)?;
+    }
+    for (_, source, tasks) in &package_sources {
+        for (task, def) in tasks {
+            checker.task(
+                source,
+                &format!("package.metadata.xtask.tasks.{task}"),
+                task,
+                def,
+            )?;
+        }
+    }
+
+    let env_mode = match config.env_mode.as_ref().map(|m| m.get_ref().as_str()) {
+        None | Some("strict") => EnvMode::Strict,
+        Some("loose") => EnvMode::Loose,
+        Some(other) => {
+            let span = config.env_mode.as_ref().map_or(0..0, |m| m.span());
+            return Err(root_source.error(
+                span,
+                format!("{ws_key}.env-mode"),
+                format!("unknown mode `{other}`"),
+                "use \"strict\" (only declared variables reach tasks) or \"loose\" (all of them)"
+                    .into(),
+            ));
+        }
+    };
+
+    let cache = match &config.cache {
+        None => CacheSettings::default(),
+        Some(raw) => CacheSettings {
+            max_bytes: match &raw.max_size {
+                None => None,
+                Some(s) => Some(units::parse_size(s.get_ref()).ok_or_else(|| {
+                    root_source.error(
+                        s.span(),
+                        format!("{ws_key}.cache.max-size"),
+                        format!("`{}` is not a size", s.get_ref()),
+                        "write a number with a unit, for example \"10GiB\" or \"500MB\"".into(),
+                    )
+                })?),
+            },
+            max_age: match &raw.max_age {
+                None => None,
+                Some(s) => Some(units::parse_age(s.get_ref()).ok_or_else(|| {
+                    root_source.error(
+                        s.span(),
+                        format!("{ws_key}.cache.max-age"),
+                        format!("`{}` is not an age", s.get_ref()),
+                        "write a number with a unit: s, m, h, d or w, for example \"14d\"".into(),
+                    )
+                })?),
+            },
+        },
+    };
+
+    let unspan = |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect();
+    let into_tasks = |tasks: BTreeMap<String, Spanned<RawTask>>| -> BTreeMap<String, RawTask> {
+        tasks
+            .into_iter()
+            .map(|(k, v)| (k, v.into_inner()))
+            .collect()
+    };
+    Ok(Pipeline {
+        root_manifest: root_source.path.clone(),
+        global_inputs: unspan(&config.global_inputs),
+        global_env: unspan(&config.global_env),
+        env_mode,
+        cache,
+        workspace_tasks: into_tasks(config.tasks),
+        package_tasks: package_sources
+            .into_iter()
+            .map(|(name, _, tasks)| (name, into_tasks(tasks)))
+            .collect(),
+    })
+}
+
+struct Checker<'a> {
+    graph: &'a PackageGraph,
+    task_names: &'a BTreeSet<String>,
+}
+
+impl Checker<'_> {
+    fn task(
+        &self,
+        source: &Source,
+        key: &str,
+        name: &str,
+        def: &Spanned<RawTask>,
+    ) -> Result<(), ConfigError> {
+        if name.is_empty() || name.contains(['#', '^', ' ']) {
+            return Err(source.error(
+                def.span(),
+                key.to_string(),
+                format!("`{name}` is not a valid task name"),
+                "task names may not be empty or contain `#`, `^` or spaces".into(),
+            ));
+        }
+        let def = def.get_ref();
+        if let Some(command) = &def.command
+            && command.trim().is_empty()
+        {
+            return Err(source.error(
+                0..0,
+                format!("{key}.command"),
+                "the command is empty".into(),
+                "write the shell command to run, or remove the key".into(),
+            ));
+        }
+        for dep in def.depends_on.iter().flatten() {
+            self.dependency(source, &format!("{key}.depends-on"), dep)?;
+        }
+        for glob in def.inputs.iter().flatten() {
+            self.glob(source, glob, &format!("{key}.inputs"), true)?;
+        }
+        for glob in def.outputs.iter().flatten() {
+            self.glob(source, glob, &format!("{key}.outputs"), false)?;
+        }
+        for var in def.env.iter().flatten() {
+            self.env_name(source, var, &format!("{key}.env"))?;
+        }
+        for var in def.pass_env.iter().flatten() {
+            self.env_name(source, var, &format!("{key}.pass-env"))?;
+        }
+        Ok(())
+    }
+
+    fn dependency(
+        &self,
+        source: &Source,
+        key: &str,
+        dep: &Spanned<String>,
+    ) -> Result<(), ConfigError> {
+        let text = dep.get_ref();
+        let parsed = TaskDependency::parse(text);
+        let task = parsed.task();
+        if task.is_empty() {
+            return Err(source.error(
+                dep.span(),
+                key.into(),
+                format!("`{text}` names no task"),
+                "write `^task` (the task in dependencies), `task` (same package) or `package#task`"
+                    .into(),
+            ));
+        }
+        if !self.task_names.contains(task) {
+            let known = self.task_names.iter().map(String::as_str);
+            let near = suggest(task, known);
+            let hint = if near.is_empty() {
+                format!(
+                    "define [workspace.metadata.xtask.tasks.{task}] or remove `{text}`; known tasks: {}",
+                    self.task_names
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                format!("did you mean {}?", quote_list(&near))
+            };
+            return Err(source.error(
+                dep.span(),
+                key.into(),
+                format!("unknown task `{task}` in `{text}`"),
+                hint,
+            ));
+        }
+        if let TaskDependency::Named { package, .. } = &parsed
+            && self.graph.find(package).is_none()
+        {
+            let near = suggest(package, self.graph.packages.iter().map(|p| p.name.as_str()));
+            let hint = if near.is_empty() {
+                "name a member of this workspace (`cargo xtask graph` lists them)".to_string()
+            } else {
+                format!("did you mean {}?", quote_list(&near))
+            };
+            return Err(source.error(
+                dep.span(),
+                key.into(),
+                format!("unknown package `{package}` in `{text}`"),
+                hint,
+            ));
+        }
+        Ok(())
+    }
+
+    fn glob(
+        &self,
+        source: &Source,
+        glob: &Spanned<String>,
+        key: &str,
+        allow_default: bool,
+    ) -> Result<(), ConfigError> {
+        let text = glob.get_ref();
+        if allow_default && text == DEFAULT_INPUTS {
+            return Ok(());
+        }
+        let pattern = text.strip_prefix('!').unwrap_or(text);
+        let pattern = pattern.strip_prefix(ROOT_PREFIX).unwrap_or(pattern);
+        let problem = if pattern.is_empty() {
+            Some("the pattern is empty".to_string())
+        } else if pattern.starts_with('/') {
+            Some("absolute paths are not allowed".to_string())
+        } else if pattern.split('/').any(|c| c == "..") {
+            Some("`..` is not allowed".to_string())
+        } else {
+            globset::Glob::new(pattern)
+                .err()
+                .map(|e| e.kind().to_string())
+        };
+        match problem {
+            None => Ok(()),
+            Some(problem) => Err(source.error(
+                glob.span(),
+                key.into(),
+                format!("bad glob `{text}`: {problem}"),
+                format!(
+                    "write a pattern relative to the package directory (or start it with `{ROOT_PREFIX}` for the workspace root), for example \"src/**/*.rs\""
+                ),
+            )),
+        }
+    }
+
+    fn env_name(
+        &self,
+        source: &Source,
+        name: &Spanned<String>,
+        key: &str,
+    ) -> Result<(), ConfigError> {
+        let text = name.get_ref();
+        let valid = !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
+            && !text.starts_with(|c: char| c.is_ascii_digit());
+        if valid {
+            return Ok(());
+        }
+        Err(source.error(
+            name.span(),
+            key.into(),
+            format!("`{text}` is not an environment variable name"),
+            "write the variable's name only (letters, digits, `_`; `*` as a wildcard), without `$` or a value".into(),
+        ))
+    }
+}
+
+fn quote_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}

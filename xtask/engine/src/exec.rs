@@ -1,0 +1,132 @@
+//! Running one command: in its own process group (so that cancelling kills
+//! everything it started), output merged and read line by line.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Code(code) => code,
+            Exit::Signal(signal) => 128 + signal,
+        }
+    }
+}
+
+/// The running commands of a run, so that a cancel can reach all of them.
+#[derive(Default)]
+pub struct Children {
+    groups: Mutex<HashSet<u32>>,
+    /// 0 running, 1 cancelled (SIGTERM sent), 2 forced (SIGKILL sent).
+    cancel_level: AtomicU8,
+}
+
+impl Children {
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel_level.load(Ordering::SeqCst) > 0
+    }
+
+    /// First call: SIGTERM to every process group, so tasks can clean up.
+    /// Second call: SIGKILL.
+    pub fn cancel(&self) {
+        let level = self
+            .cancel_level
+            .fetch_add(1, Ordering::SeqCst)
+            .saturating_add(1);
+        let signal = if level >= 2 {
+            Signal::SIGKILL
+        } else {
+            Signal::SIGTERM
+        };
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        for &group in groups.iter() {
+            // The group may have exited already; nothing to do then.
+            let _ = killpg(Pid::from_raw(group as i32), signal);
+        }
+    }
+
+    fn register(&self, pid: u32) {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.insert(pid);
+        // A cancel that raced with the spawn must still reach this child.
+        if self.is_cancelled() {
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+    }
+
+    fn unregister(&self, pid: u32) {
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&pid);
+    }
+}
+
+/// Runs `sh -c command` in `dir` with exactly `env`, calling `on_line` for
+/// every line of combined stdout/stderr (with its newline).
+pub fn run_shell(
+    command: &str,
+    dir: &Path,
+    env: Vec<(OsString, OsString)>,
+    children: &Children,
+    mut on_line: impl FnMut(&[u8]),
+) -> std::io::Result<Exit> {
+    let expression = duct::cmd("sh", ["-c", command])
+        .dir(dir)
+        .full_env(env)
+        .stdin_null()
+        .stderr_to_stdout()
+        .unchecked()
+        .before_spawn(|cmd| {
+            cmd.process_group(0);
+            Ok(())
+        });
+    let handle = expression.reader()?;
+    let pids = handle.pids();
+    for &pid in &pids {
+        children.register(pid);
+    }
+    let mut reader = BufReader::with_capacity(64 * 1024, &handle);
+    let mut line = Vec::with_capacity(256);
+    let read_result = loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break Ok(()),
+            Ok(_) => on_line(&line),
+            Err(e) => break Err(e),
+        }
+    };
+    drop(reader);
+    let status = handle.try_wait();
+    for &pid in &pids {
+        children.unregister(pid);
+    }
+    read_result?;
+    let output = status?
+        .ok_or_else(|| std::io::Error::other("the command's output closed before it exited"))?;
+    let status = output.status;
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        (None, None) => Exit::Code(1),
+    })
+}

@@ -1,0 +1,76 @@
+//! The input manifest of each task's last successful run, kept so that
+//! `explain` can compare it with the inputs of now.
+//!
+//! An index (label → key) is read once per run; a task's manifest file is
+//! written only when its key changed, so a warm run writes nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::key::KeyInputs;
+
+pub struct History {
+    dir: PathBuf,
+    index: BTreeMap<String, String>,
+    changed: bool,
+}
+
+impl History {
+    pub fn load(state_dir: &Path) -> History {
+        let dir = state_dir.join("history");
+        let index = std::fs::read(dir.join("index.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        History {
+            dir,
+            index,
+            changed: false,
+        }
+    }
+
+    /// Remembers that `label` last succeeded with these inputs.
+    pub fn record(&mut self, label: &str, key: &str, inputs: &KeyInputs) {
+        if self.index.get(label).map(String::as_str) == Some(key) {
+            return;
+        }
+        if let Ok(bytes) = serde_json::to_vec(inputs)
+            && write_atomically(&self.dir, &manifest_name(label), &bytes).is_ok()
+        {
+            self.index.insert(label.to_string(), key.to_string());
+            self.changed = true;
+        }
+    }
+
+    /// Writes the index if anything changed. Losing it only makes `explain`
+    /// less precise.
+    pub fn save(&self) {
+        if self.changed
+            && let Ok(bytes) = serde_json::to_vec(&self.index)
+        {
+            let _ = write_atomically(&self.dir, "index.json", &bytes);
+        }
+    }
+
+    /// The key and inputs of `label`'s last recorded success.
+    pub fn last(state_dir: &Path, label: &str) -> Option<KeyInputs> {
+        let bytes = std::fs::read(state_dir.join("history").join(manifest_name(label))).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+fn manifest_name(label: &str) -> String {
+    format!("{}.json", &blake3::hash(label.as_bytes()).to_hex()[..24])
+}
+
+/// Temp file then rename, so readers never see a torn file.
+pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:?}.tmp",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dir.join(name))
+}

@@ -1,0 +1,222 @@
+//! Which files are the inputs of a task: the package's files by default,
+//! narrowed or extended by `inputs` globs, minus what the package's tasks
+//! declare as outputs (products are not sources; hashing them would make the
+//! next run miss because the last one wrote them).
+
+use std::collections::{BTreeMap, HashMap};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use xtask_config::{DEFAULT_INPUTS, ROOT_PREFIX, TaskDef, split_root_prefix};
+use xtask_graph::{PackageGraph, PackageIndex};
+use xtask_hash::{FileEntry, Snapshot};
+
+/// The snapshot's files grouped by the package that owns them: the most
+/// deeply nested package directory containing the file, so a nested package's
+/// files never count for its parent.
+pub struct PackageFiles<'s> {
+    pub snapshot: &'s Snapshot,
+    by_package: Vec<Vec<usize>>,
+}
+
+impl<'s> PackageFiles<'s> {
+    pub fn new(graph: &PackageGraph, snapshot: &'s Snapshot) -> PackageFiles<'s> {
+        let dirs: HashMap<&str, PackageIndex> = graph
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.dir.as_str(), i))
+            .collect();
+        let mut by_package = vec![Vec::new(); graph.packages.len()];
+        for (i, file) in snapshot.files.iter().enumerate() {
+            let mut dir = file.path.as_str();
+            let owner = loop {
+                match dir.rfind('/') {
+                    Some(slash) => dir = &dir[..slash],
+                    None if !dir.is_empty() => dir = "",
+                    None => break dirs.get("").copied(),
+                }
+                if let Some(&owner) = dirs.get(dir) {
+                    break Some(owner);
+                }
+            };
+            if let Some(owner) = owner {
+                by_package[owner].push(i);
+            }
+        }
+        PackageFiles {
+            snapshot,
+            by_package,
+        }
+    }
+
+    /// The package's files, workspace-relative paths, sorted.
+    pub fn of(&self, package: PackageIndex) -> impl Iterator<Item = &'s FileEntry> + '_ {
+        self.by_package[package]
+            .iter()
+            .map(|&i| &self.snapshot.files[i])
+    }
+
+    /// Content digest of all of a package's files (for cargo tasks, which
+    /// compile their dependencies' sources).
+    pub fn digest(&self, graph: &PackageGraph, package: PackageIndex) -> String {
+        let dir = &graph.packages[package].dir;
+        let mut hasher = blake3::Hasher::new();
+        for file in self.of(package) {
+            hasher.update(relative_to(&file.path, dir).as_bytes());
+            hasher.update(file.hash.as_bytes());
+            hasher.update(&[u8::from(file.executable)]);
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+}
+
+/// A file as it appears in a task's input manifest: the path relative to the
+/// package directory (or `$TURBO_ROOT$/…` for files elsewhere), the content
+/// hash, and `+x` for executables.
+pub fn manifest_value(file: &FileEntry) -> String {
+    let mut value = file.hash.to_hex().to_string();
+    if file.executable {
+        value.push_str("+x");
+    }
+    value
+}
+
+/// The input files of one task.
+pub fn task_inputs(
+    graph: &PackageGraph,
+    files: &PackageFiles<'_>,
+    package: PackageIndex,
+    def: &TaskDef,
+    package_outputs: &GlobSet,
+) -> BTreeMap<String, String> {
+    let dir = graph.packages[package].dir.as_str();
+    let mut selected = BTreeMap::new();
+    let defaults = |selected: &mut BTreeMap<String, String>| {
+        for file in files.of(package) {
+            let rel = relative_to(&file.path, dir);
+            if !package_outputs.is_match(rel) {
+                selected.insert(rel.to_string(), manifest_value(file));
+            }
+        }
+    };
+    let Some(patterns) = &def.inputs else {
+        defaults(&mut selected);
+        return selected;
+    };
+
+    let mut include_package = GlobSetBuilder::new();
+    let mut include_root = GlobSetBuilder::new();
+    let mut exclude = GlobSetBuilder::new();
+    let (mut any_package, mut any_root) = (false, false);
+    for pattern in patterns {
+        if pattern == DEFAULT_INPUTS {
+            defaults(&mut selected);
+            continue;
+        }
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pattern.as_str()),
+        };
+        let (at_root, glob) = split_root_prefix(pattern);
+        let Ok(glob) = Glob::new(glob) else { continue }; // validated with the config
+        match (negated, at_root) {
+            (true, _) => {
+                // Exclusions are matched against the manifest path, so anchor
+                // a package-relative one the same way.
+                let text = if at_root {
+                    format!("{ROOT_PREFIX}{}", glob.glob())
+                } else {
+                    glob.glob().to_string()
+                };
+                if let Ok(g) = Glob::new(&text) {
+                    exclude.add(g);
+                }
+            }
+            (false, false) => {
+                include_package.add(glob);
+                any_package = true;
+            }
+            (false, true) => {
+                include_root.add(glob);
+                any_root = true;
+            }
+        }
+    }
+    if any_package && let Ok(set) = include_package.build() {
+        for file in files.of(package) {
+            let rel = relative_to(&file.path, dir);
+            if set.is_match(rel) {
+                selected.insert(rel.to_string(), manifest_value(file));
+            }
+        }
+    }
+    if any_root && let Ok(set) = include_root.build() {
+        for file in &files.snapshot.files {
+            if set.is_match(&file.path) {
+                selected.insert(format!("{ROOT_PREFIX}{}", file.path), manifest_value(file));
+            }
+        }
+    }
+    if let Ok(exclude) = exclude.build()
+        && !exclude.is_empty()
+    {
+        selected.retain(|path, _| !exclude.is_match(path));
+    }
+    selected
+}
+
+/// Files matching the workspace's `global-inputs`, keyed by workspace path.
+pub fn global_inputs(snapshot: &Snapshot, patterns: &[String]) -> BTreeMap<String, String> {
+    let mut include = GlobSetBuilder::new();
+    let mut exclude = GlobSetBuilder::new();
+    for pattern in patterns {
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pattern.as_str()),
+        };
+        let (_, glob) = split_root_prefix(pattern);
+        if let Ok(glob) = Glob::new(glob) {
+            if negated {
+                exclude.add(glob)
+            } else {
+                include.add(glob)
+            };
+        }
+    }
+    let (Ok(include), Ok(exclude)) = (include.build(), exclude.build()) else {
+        return BTreeMap::new();
+    };
+    snapshot
+        .files
+        .iter()
+        .filter(|f| include.is_match(&f.path) && !exclude.is_match(&f.path))
+        .map(|f| (f.path.clone(), manifest_value(f)))
+        .collect()
+}
+
+/// A glob set of output patterns, relative to the package directory.
+/// Root-anchored outputs are left out: they are not in the package.
+pub fn output_globs<'a>(outputs: impl IntoIterator<Item = &'a String>) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for output in outputs {
+        let (at_root, glob) = split_root_prefix(output.strip_prefix('!').unwrap_or(output));
+        if !at_root
+            && !output.starts_with('!')
+            && let Ok(glob) = Glob::new(glob)
+        {
+            builder.add(glob);
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// `path` relative to `dir` (both workspace-relative).
+pub fn relative_to<'p>(path: &'p str, dir: &str) -> &'p str {
+    if dir.is_empty() {
+        path
+    } else {
+        path.strip_prefix(dir)
+            .and_then(|p| p.strip_prefix('/'))
+            .unwrap_or(path)
+    }
+}

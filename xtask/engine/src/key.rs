@@ -1,0 +1,104 @@
+//! Task keys: blake3 over a canonical, versioned encoding of everything that
+//! can change a task's result. The encoding ([`KeyInputs`]) is also kept as
+//! the task's input manifest, so `explain` can say what changed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Bump when the meaning of any field changes: every key changes with it.
+const KEY_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct KeyInputs {
+    pub format: u32,
+    pub package: String,
+    /// The package directory: outputs are restored there, so two packages
+    /// with identical files must not share entries.
+    pub dir: String,
+    pub task: String,
+    /// The task's own definition, as it applies to this package.
+    pub definition: serde_json::Value,
+    /// Input files: path → content hash (`+x` when executable).
+    pub files: BTreeMap<String, String>,
+    /// Files matching `global-inputs`.
+    pub global_files: BTreeMap<String, String>,
+    /// Declared variables: name → hash of the value, or `<unset>`.
+    pub env: BTreeMap<String, String>,
+    /// Keys of the tasks this one depends on, by label.
+    pub dependencies: BTreeMap<String, String>,
+    /// Only for the built-in cargo kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cargo: Option<CargoInputs>,
+}
+
+/// What a cargo invocation compiles besides the package's own files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CargoInputs {
+    /// Content digest of every workspace crate in the package's dependency
+    /// closure, by name.
+    pub closure: BTreeMap<String, String>,
+    /// Root files that configure compilation: Cargo.lock, toolchain and
+    /// cargo config files, and the root manifest without our own metadata.
+    pub workspace_files: BTreeMap<String, String>,
+    /// `rustc -vV`.
+    pub rustc: String,
+}
+
+impl KeyInputs {
+    pub fn new(package: &str, dir: &str, task: &str, definition: serde_json::Value) -> KeyInputs {
+        KeyInputs {
+            format: KEY_FORMAT,
+            package: package.to_string(),
+            dir: dir.to_string(),
+            task: task.to_string(),
+            definition,
+            files: BTreeMap::new(),
+            global_files: BTreeMap::new(),
+            env: BTreeMap::new(),
+            dependencies: BTreeMap::new(),
+            cargo: None,
+        }
+    }
+
+    /// The key: 64 lowercase hex characters.
+    pub fn key(&self) -> String {
+        // serde_json writes struct fields in declaration order and BTreeMaps
+        // sorted, so the encoding is canonical.
+        let encoded = serde_json::to_vec(self).unwrap_or_default();
+        blake3::hash(&encoded).to_hex().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_depends_on_every_part() {
+        let base = KeyInputs::new("a", "crates/a", "build", serde_json::json!({"x": 1}));
+        let mut changed = Vec::new();
+        let mut k = base.clone();
+        k.files.insert("src/lib.rs".into(), "00".into());
+        changed.push(k);
+        let mut k = base.clone();
+        k.env.insert("MODE".into(), "<unset>".into());
+        changed.push(k);
+        let mut k = base.clone();
+        k.dependencies.insert("b#build".into(), "ff".into());
+        changed.push(k);
+        let mut k = base.clone();
+        k.dir = "crates/b".into();
+        changed.push(k);
+        let mut k = base.clone();
+        k.definition = serde_json::json!({"x": 2});
+        changed.push(k);
+        for k in &changed {
+            assert_ne!(k.key(), base.key());
+        }
+        assert_eq!(base.key(), base.clone().key());
+        assert_eq!(base.key().len(), 64);
+    }
+}

@@ -1,0 +1,465 @@
+//! Executing a plan: a pool of worker threads over the task graph. Each task
+//! is restored from the cache or run; results flow to the reporter as events.
+
+use std::collections::BinaryHeap;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use xtask_cache::{Artifact, Lookup, RestoreLimits};
+use xtask_config::TaskDef;
+
+use crate::env::Environment;
+use crate::events::{Event, EventSink, TaskStatus};
+use crate::exec::{self, Children};
+use crate::history::History;
+use crate::outputs;
+use crate::plan::{Plan, PlannedTask};
+use crate::summary::{RunSummary, TaskSummary, Totals};
+use crate::task_graph::NodeIndex;
+use crate::workspace::Workspace;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    /// Keep going after a failure (tasks that depend on it are still skipped).
+    pub continue_on_error: bool,
+    /// Do not read the cache (still write it).
+    pub force: bool,
+    /// Do not write the cache.
+    pub no_cache_write: bool,
+}
+
+/// What the cache entry's `meta.json` holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryMeta {
+    task: String,
+    key: String,
+    duration_ms: u128,
+    outputs: Vec<String>,
+}
+
+/// Runs every task of `plan`. Returns when all have finished or been skipped.
+pub fn execute(
+    ws: &Workspace,
+    plan: &Plan,
+    tasks_requested: &[String],
+    options: &RunOptions,
+    env: &Environment,
+    sink: &dyn EventSink,
+    children: &Children,
+) -> RunSummary {
+    let started_at = SystemTime::now();
+    let clock = Instant::now();
+    let count = plan.graph.nodes.len();
+    sink.event(Event::RunStarted {
+        tasks: count,
+        concurrency: options.concurrency,
+    });
+
+    let history = Mutex::new(History::load(&ws.state_dir));
+    let runner = Runner {
+        ws,
+        plan,
+        options,
+        env,
+        sink,
+        children,
+        history: &history,
+    };
+    let priorities = critical_path_lengths(plan);
+    let state = Mutex::new(Schedule::new(plan, &priorities));
+    let wake = Condvar::new();
+    let workers = options.concurrency.clamp(1, count.max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| runner.work(&state, &wake, &priorities));
+        }
+    });
+    history
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .save();
+
+    let schedule = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    let statuses: Vec<TaskStatus> = schedule
+        .status
+        .into_iter()
+        .map(|s| {
+            s.unwrap_or(TaskStatus::Skipped {
+                reason: "the run stopped before it started".into(),
+            })
+        })
+        .collect();
+    let totals = Totals::count(&statuses);
+    let exit_code = if children.is_cancelled() {
+        130
+    } else if totals.failed > 0 || statuses.iter().any(|s| matches!(s, TaskStatus::Cancelled)) {
+        1
+    } else {
+        0
+    };
+    let summary = RunSummary {
+        format: 1,
+        tasks_requested: tasks_requested.to_vec(),
+        started_at: started_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+        duration_ms: clock.elapsed().as_millis(),
+        exit_code,
+        totals,
+        tasks: plan
+            .graph
+            .order
+            .iter()
+            .map(|&node| task_summary(ws, plan, node, &statuses[node], schedule.durations[node]))
+            .collect(),
+    };
+    sink.event(Event::RunFinished { summary: &summary });
+    summary
+}
+
+fn task_summary(
+    ws: &Workspace,
+    plan: &Plan,
+    node: NodeIndex,
+    status: &TaskStatus,
+    duration: Duration,
+) -> TaskSummary {
+    let task = &plan.graph.nodes[node];
+    let planned = &plan.tasks[node];
+    TaskSummary {
+        task_id: plan.graph.label(node).to_string(),
+        package: ws.graph.packages[task.package].name.clone(),
+        task: task.task.clone(),
+        key: planned.key.clone(),
+        status: status.clone(),
+        duration_ms: duration.as_millis(),
+        command: planned.command.clone(),
+        directory: ws.graph.packages[task.package].dir.clone(),
+        dependencies: task
+            .deps
+            .iter()
+            .map(|&d| plan.graph.label(d).to_string())
+            .collect(),
+        outputs: planned.outputs.clone(),
+    }
+}
+
+/// Longest chain of dependents below each node: starting long chains first
+/// keeps both cores busy to the end.
+fn critical_path_lengths(plan: &Plan) -> Vec<usize> {
+    let mut length = vec![0usize; plan.graph.nodes.len()];
+    for &node in plan.graph.order.iter().rev() {
+        length[node] = 1 + plan.graph.nodes[node]
+            .dependents
+            .iter()
+            .map(|&d| length[d])
+            .max()
+            .unwrap_or(0);
+    }
+    length
+}
+
+struct Schedule {
+    waiting_on: Vec<usize>,
+    ready: BinaryHeap<(usize, std::cmp::Reverse<NodeIndex>)>,
+    status: Vec<Option<TaskStatus>>,
+    durations: Vec<Duration>,
+    running: usize,
+    stop: bool,
+}
+
+impl Schedule {
+    fn new(plan: &Plan, priorities: &[usize]) -> Schedule {
+        let nodes = &plan.graph.nodes;
+        let waiting_on: Vec<usize> = nodes.iter().map(|n| n.deps.len()).collect();
+        let ready = (0..nodes.len())
+            .filter(|&n| waiting_on[n] == 0)
+            .map(|n| (priorities[n], std::cmp::Reverse(n)))
+            .collect();
+        Schedule {
+            waiting_on,
+            ready,
+            status: vec![None; nodes.len()],
+            durations: vec![Duration::ZERO; nodes.len()],
+            running: 0,
+            stop: false,
+        }
+    }
+
+    fn finish(
+        &mut self,
+        plan: &Plan,
+        node: NodeIndex,
+        status: TaskStatus,
+        priorities: &[usize],
+        continue_on_error: bool,
+    ) {
+        let success = status.is_success();
+        if matches!(status, TaskStatus::Failed { .. } | TaskStatus::Cancelled) && !continue_on_error
+        {
+            self.stop = true;
+        }
+        self.status[node] = Some(status);
+        if success {
+            for &dependent in &plan.graph.nodes[node].dependents {
+                self.waiting_on[dependent] -= 1;
+                if self.waiting_on[dependent] == 0 {
+                    self.ready
+                        .push((priorities[dependent], std::cmp::Reverse(dependent)));
+                }
+            }
+        } else {
+            self.skip_dependents(plan, node);
+        }
+        if self.stop {
+            self.ready.clear();
+        }
+    }
+
+    fn skip_dependents(&mut self, plan: &Plan, failed: NodeIndex) {
+        let mut stack = plan.graph.nodes[failed].dependents.clone();
+        while let Some(node) = stack.pop() {
+            if self.status[node].is_none() {
+                self.status[node] = Some(TaskStatus::Skipped {
+                    reason: format!(
+                        "its dependency {} did not succeed",
+                        plan.graph.label(failed)
+                    ),
+                });
+                stack.extend(plan.graph.nodes[node].dependents.iter().copied());
+            }
+        }
+    }
+}
+
+struct Runner<'a> {
+    ws: &'a Workspace,
+    plan: &'a Plan,
+    options: &'a RunOptions,
+    env: &'a Environment,
+    sink: &'a dyn EventSink,
+    children: &'a Children,
+    history: &'a Mutex<History>,
+}
+
+impl Runner<'_> {
+    fn work(&self, state: &Mutex<Schedule>, wake: &Condvar, priorities: &[usize]) {
+        loop {
+            let node = {
+                let mut schedule = state.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if self.children.is_cancelled() {
+                        schedule.ready.clear();
+                    }
+                    if let Some((_, std::cmp::Reverse(node))) = schedule.ready.pop() {
+                        schedule.running += 1;
+                        break node;
+                    }
+                    if schedule.running == 0 {
+                        wake.notify_all();
+                        return;
+                    }
+                    schedule = wake.wait(schedule).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let started = Instant::now();
+            let status = self.process(node);
+            let mut schedule = state.lock().unwrap_or_else(|e| e.into_inner());
+            schedule.durations[node] = started.elapsed();
+            schedule.running -= 1;
+            schedule.finish(
+                self.plan,
+                node,
+                status,
+                priorities,
+                self.options.continue_on_error,
+            );
+            wake.notify_all();
+        }
+    }
+
+    fn process(&self, node: NodeIndex) -> TaskStatus {
+        let task = &self.plan.graph.nodes[node];
+        let planned = &self.plan.tasks[node];
+        let label = self.plan.graph.label(node);
+        let started = Instant::now();
+        if self.children.is_cancelled() {
+            return TaskStatus::Cancelled;
+        }
+        let Some(command) = &planned.command else {
+            self.finished(node, planned, &TaskStatus::Empty, started, b"");
+            return TaskStatus::Empty;
+        };
+        let cacheable = task.def.cache && !task.def.persistent;
+        if cacheable
+            && !self.options.force
+            && let Some(status) = self.try_restore(node, planned)
+        {
+            return status;
+        }
+
+        self.sink.event(Event::TaskStarted {
+            node,
+            label,
+            key: &planned.key,
+        });
+        let dir = self.ws.graph.package_dir(task.package);
+        let env = self.child_env(&task.def, planned);
+        let mut log = Vec::new();
+        let result = exec::run_shell(command, &dir, env, self.children, |line| {
+            log.extend_from_slice(line);
+            self.sink.event(Event::TaskOutput { node, label, line });
+        });
+        let status = match result {
+            Ok(exit) if exit.success() => TaskStatus::Executed,
+            Ok(_) if self.children.is_cancelled() => TaskStatus::Cancelled,
+            Ok(exit) => TaskStatus::Failed {
+                exit_code: exit.code(),
+            },
+            Err(error) => {
+                let message = format!(
+                    "xtask: failed to start `sh -c {command}` in {}: {error}\n",
+                    dir.display()
+                );
+                log.extend_from_slice(message.as_bytes());
+                self.sink.event(Event::TaskOutput {
+                    node,
+                    label,
+                    line: message.as_bytes(),
+                });
+                TaskStatus::Failed { exit_code: 127 }
+            }
+        };
+        if status == TaskStatus::Executed && cacheable && !self.options.no_cache_write {
+            self.store(node, planned, &log, started.elapsed());
+        }
+        self.finished(node, planned, &status, started, &log);
+        status
+    }
+
+    fn child_env(
+        &self,
+        def: &TaskDef,
+        planned: &PlannedTask,
+    ) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        let mut env =
+            self.env
+                .for_command(def, self.ws.pipeline.env_mode, &self.ws.pipeline.global_env);
+        // Like TURBO_HASH: lets a task label what it produced.
+        env.push(("XTASK_HASH".into(), planned.key.clone().into()));
+        env
+    }
+
+    fn finished(
+        &self,
+        node: NodeIndex,
+        planned: &PlannedTask,
+        status: &TaskStatus,
+        started: Instant,
+        log: &[u8],
+    ) {
+        self.sink.event(Event::TaskFinished {
+            node,
+            label: self.plan.graph.label(node),
+            key: &planned.key,
+            status,
+            duration: started.elapsed(),
+            log,
+        });
+    }
+
+    /// A hit restores the outputs and replays the log. A corrupt entry or a
+    /// failed restore is a miss (with a warning), never a failed task.
+    fn try_restore(&self, node: NodeIndex, planned: &PlannedTask) -> Option<TaskStatus> {
+        let label = self.plan.graph.label(node);
+        let started = Instant::now();
+        let entry = match self.ws.cache.lookup(&planned.key) {
+            Ok(Lookup::Hit(entry)) => entry,
+            Ok(Lookup::Miss) => return None,
+            Ok(Lookup::Corrupt { reason, .. }) => {
+                self.sink.event(Event::Warning {
+                    message: format!("{label}: the cache entry {} was corrupt ({reason}); removed it and running the task", planned.key),
+                });
+                return None;
+            }
+            Err(error) => {
+                self.sink.event(Event::Warning {
+                    message: format!("{label}: could not read the cache: {}", error_chain(&error)),
+                });
+                return None;
+            }
+        };
+        if let Err(error) = entry.restore_outputs(&self.ws.root, &RestoreLimits::default()) {
+            self.sink.event(Event::Warning {
+                message: format!(
+                    "{label}: could not restore outputs from the cache: {}; running the task",
+                    error_chain(&error)
+                ),
+            });
+            return None;
+        }
+        self.remember(label, planned);
+        self.finished(node, planned, &TaskStatus::Cached, started, entry.log());
+        Some(TaskStatus::Cached)
+    }
+
+    fn store(&self, node: NodeIndex, planned: &PlannedTask, log: &[u8], duration: Duration) {
+        let task = &self.plan.graph.nodes[node];
+        let label = self.plan.graph.label(node);
+        let package_dir = &self.ws.graph.packages[task.package].dir;
+        let found = outputs::collect(&self.ws.root, package_dir, &planned.outputs);
+        if found.is_empty() && !planned.outputs.is_empty() {
+            self.sink.event(Event::Warning {
+                message: format!(
+                    "{label}: no file matched its outputs ({}); check the `outputs` globs",
+                    planned.outputs.join(", ")
+                ),
+            });
+        }
+        let meta = EntryMeta {
+            task: label.to_string(),
+            key: planned.key.clone(),
+            duration_ms: duration.as_millis(),
+            outputs: found
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+        };
+        let meta = serde_json::to_vec(&meta).unwrap_or_default();
+        let artifact = Artifact {
+            meta: &meta,
+            log,
+            base_dir: &self.ws.root,
+            outputs: &found,
+        };
+        match self.ws.cache.store(&planned.key, &artifact) {
+            Ok(_) => self.remember(label, planned),
+            Err(error) => self.sink.event(Event::Warning {
+                message: format!(
+                    "{label}: could not write the cache entry: {}",
+                    error_chain(&error)
+                ),
+            }),
+        }
+    }
+
+    fn remember(&self, label: &str, planned: &PlannedTask) {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        history.record(label, &planned.key, &planned.inputs);
+    }
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

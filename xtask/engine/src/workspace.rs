@@ -1,0 +1,77 @@
+//! Opening a workspace: its root, package graph, pipeline, cache and the
+//! per-workspace state kept beside the cache (graph cache, stat cache, task
+//! history).
+
+use std::path::{Path, PathBuf};
+
+use xtask_cache::LocalCache;
+use xtask_config::Pipeline;
+use xtask_graph::{GraphSource, PackageGraph};
+
+use crate::EngineError;
+
+/// Environment variable that moves the local cache.
+pub const CACHE_DIR_ENV: &str = "XTASK_CACHE_DIR";
+
+/// Default cache directory name, at the workspace root.
+pub const DEFAULT_CACHE_DIR: &str = "turbo-cache";
+
+pub struct Workspace {
+    pub root: PathBuf,
+    pub graph: PackageGraph,
+    pub graph_source: GraphSource,
+    pub pipeline: Pipeline,
+    pub cache: LocalCache,
+    /// Files of ours that belong to this workspace only.
+    pub state_dir: PathBuf,
+}
+
+impl Workspace {
+    /// Opens the workspace containing `dir`. The cache directory is
+    /// `cache_dir` if given, else `$XTASK_CACHE_DIR`, else `turbo-cache/` at
+    /// the root.
+    pub fn open(dir: &Path, cache_dir: Option<&Path>) -> Result<Workspace, EngineError> {
+        let dir = std::fs::canonicalize(dir).map_err(|source| EngineError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let root = xtask_graph::find_workspace_root(&dir)?;
+        let cache_dir = match cache_dir {
+            Some(dir) => absolute(dir),
+            None => match std::env::var_os(CACHE_DIR_ENV) {
+                Some(dir) if !dir.is_empty() => absolute(Path::new(&dir)),
+                _ => root.join(DEFAULT_CACHE_DIR),
+            },
+        };
+        let cache = LocalCache::open(&cache_dir)?;
+        // One cache directory may serve several workspaces (a shared
+        // XTASK_CACHE_DIR); keep each one's state apart.
+        let workspace_id = &blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16];
+        let state_dir = cache_dir.join("v1").join("workspaces").join(workspace_id);
+        let (graph, graph_source) = xtask_graph::load(&root, &state_dir)?;
+        let pipeline = Pipeline::load(&graph)?;
+        Ok(Workspace {
+            root,
+            graph,
+            graph_source,
+            pipeline,
+            cache,
+            state_dir,
+        })
+    }
+
+    /// Workspace-relative directories that are never inputs: the target
+    /// directory and the cache, when they are inside the workspace.
+    pub fn skipped_dirs(&self) -> Vec<String> {
+        [self.graph.target_dir.as_path(), self.cache.dir()]
+            .iter()
+            .filter_map(|dir| dir.strip_prefix(&self.root).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .map(|rel| rel.to_string_lossy().replace('\\', "/"))
+            .collect()
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

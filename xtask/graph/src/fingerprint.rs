@@ -1,0 +1,113 @@
+//! The on-disk graph cache and the fingerprint that decides whether it is
+//! still valid.
+//!
+//! The fingerprint covers everything `cargo metadata --no-deps` reads that can
+//! change our graph: the root manifest, every member manifest, Cargo.lock,
+//! `.cargo/config(.toml)`, `CARGO_TARGET_DIR`, and the subdirectories of each
+//! directory that holds members (a new crate under a `members = ["crates/*"]`
+//! glob changes no manifest, only that listing; files there do not matter).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::PackageGraph;
+
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct CachedGraph {
+    format: u32,
+    fingerprint: String,
+    graph: PackageGraph,
+}
+
+pub(crate) fn read_cached(cache_path: &Path, root: &Path) -> Option<PackageGraph> {
+    let bytes = std::fs::read(cache_path).ok()?;
+    let cached: CachedGraph = serde_json::from_slice(&bytes).ok()?;
+    if cached.format != FORMAT || cached.graph.root != root {
+        return None;
+    }
+    (fingerprint(&cached.graph) == cached.fingerprint).then_some(cached.graph)
+}
+
+pub(crate) fn write_cached(cache_path: &Path, graph: &PackageGraph) -> std::io::Result<()> {
+    let cached = CachedGraph {
+        format: FORMAT,
+        fingerprint: fingerprint(graph),
+        graph: graph.clone(),
+    };
+    let dir = cache_path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // Temp file then rename: a concurrent reader sees the old or the new cache.
+    let tmp = dir.join(format!(".workspace-graph.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec(&cached)?)?;
+    std::fs::rename(&tmp, cache_path)
+}
+
+fn fingerprint(graph: &PackageGraph) -> String {
+    let root = &graph.root;
+    let mut hasher = blake3::Hasher::new();
+    let mut feed = |label: &str, path: &Path| {
+        hasher.update(label.as_bytes());
+        hasher.update(path.as_os_str().as_encoded_bytes());
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                hasher.update(&(bytes.len() as u64).to_le_bytes());
+                hasher.update(&bytes);
+            }
+            Err(_) => {
+                hasher.update(b"<absent>");
+            }
+        }
+    };
+    feed("root", &root.join("Cargo.toml"));
+    feed("lock", &root.join("Cargo.lock"));
+    feed("config", &root.join(".cargo/config.toml"));
+    feed("config", &root.join(".cargo/config"));
+    for package in &graph.packages {
+        feed("member", &root.join(&package.manifest));
+    }
+    for dir in member_parent_dirs(graph) {
+        hasher.update(b"listing");
+        hasher.update(dir.as_os_str().as_encoded_bytes());
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.file_name())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        for name in names {
+            hasher.update(name.as_encoded_bytes());
+            hasher.update(b"\0");
+        }
+    }
+    hasher.update(b"target-dir");
+    hasher.update(
+        std::env::var_os("CARGO_TARGET_DIR")
+            .unwrap_or_default()
+            .as_encoded_bytes(),
+    );
+    hasher.finalize().to_hex().to_string()
+}
+
+/// Directories whose listing can add or remove members: the parents of member
+/// directories, up to the root.
+fn member_parent_dirs(graph: &PackageGraph) -> BTreeSet<PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for package in &graph.packages {
+        let mut dir = package.dir.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            dirs.insert(graph.root.join(parent));
+            dir = parent;
+        }
+        if !package.dir.is_empty() {
+            dirs.insert(graph.root.clone());
+        }
+    }
+    dirs
+}

@@ -1,0 +1,134 @@
+//! Finding the input files: a parallel, gitignore-aware walk.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+
+use crate::HashError;
+use crate::stat_cache::FileStat;
+
+pub(crate) struct Found {
+    pub path: String,
+    pub stat: FileStat,
+    pub is_symlink: bool,
+}
+
+/// Lists the files git would consider: everything not excluded by
+/// `.gitignore`, `.git/info/exclude` or the global excludes file, including
+/// dotfiles, without following symlinks. `.git` and `skip` are not entered.
+pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError> {
+    let skip: Vec<std::path::PathBuf> = skip.iter().map(|s| root.join(s)).collect();
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .ignore(false)
+        .parents(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir && (entry.file_name() == ".git" || skip.iter().any(|s| s == entry.path())))
+        })
+        .build_parallel();
+
+    let collector = Collector {
+        found: Mutex::new(Vec::new()),
+        error: Mutex::new(None),
+        root,
+    };
+    walker.visit(&mut VisitorBuilder {
+        collector: &collector,
+    });
+
+    if let Some(source) = collector
+        .error
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+    {
+        return Err(HashError::Walk {
+            path: root.to_path_buf(),
+            source,
+        });
+    }
+    Ok(collector
+        .found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Hands each walker thread its own buffer; buffers are merged when a thread
+/// finishes, so the hot path takes no lock.
+struct Collector<'r> {
+    found: Mutex<Vec<Found>>,
+    error: Mutex<Option<ignore::Error>>,
+    root: &'r Path,
+}
+
+struct VisitorBuilder<'s, 'r> {
+    collector: &'s Collector<'r>,
+}
+
+impl<'s, 'r> ParallelVisitorBuilder<'s> for VisitorBuilder<'s, 'r> {
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(ThreadVisitor {
+            collector: self.collector,
+            local: Vec::new(),
+        })
+    }
+}
+
+struct ThreadVisitor<'s, 'r> {
+    collector: &'s Collector<'r>,
+    local: Vec<Found>,
+}
+
+impl ParallelVisitor for ThreadVisitor<'_, '_> {
+    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let mut slot = self
+                    .collector
+                    .error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                slot.get_or_insert(error);
+                return WalkState::Quit;
+            }
+        };
+        let Some(file_type) = entry.file_type() else {
+            return WalkState::Continue;
+        };
+        let is_symlink = file_type.is_symlink();
+        if !file_type.is_file() && !is_symlink {
+            return WalkState::Continue; // directories, sockets, fifos: not inputs
+        }
+        let Ok(rel) = entry.path().strip_prefix(self.collector.root) else {
+            return WalkState::Continue;
+        };
+        // Deleted between listing and stat: it is simply not an input.
+        let Ok(meta) = entry.metadata() else {
+            return WalkState::Continue;
+        };
+        self.local.push(Found {
+            path: rel.to_string_lossy().replace('\\', "/"),
+            stat: FileStat::from_metadata(&meta),
+            is_symlink,
+        });
+        WalkState::Continue
+    }
+}
+
+impl Drop for ThreadVisitor<'_, '_> {
+    fn drop(&mut self) {
+        let mut found = self
+            .collector
+            .found
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        found.append(&mut self.local);
+    }
+}

@@ -1,0 +1,173 @@
+//! Remembered content hashes, keyed by what `stat` says about a file.
+//!
+//! A file whose size, mtime, ctime, inode and mode are unchanged since it was
+//! hashed is not read again. ctime cannot be set by user programs, so a
+//! same-size edit whose mtime was put back (`touch -d`) still shows.
+//!
+//! The racy-timestamp rule (as in git's index): a file modified within
+//! [`RACY_MARGIN`] of the moment we looked at it could be modified again
+//! within the same timestamp tick without its stat changing, so such an entry
+//! is not remembered and the file is hashed again next time.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const MAGIC: &[u8; 4] = b"XSC1";
+
+/// Coarser than any filesystem timestamp granularity we expect.
+pub const RACY_MARGIN: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub inode: u64,
+    pub mode: u32,
+}
+
+impl FileStat {
+    pub fn from_metadata(meta: &std::fs::Metadata) -> FileStat {
+        FileStat {
+            size: meta.len(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            inode: meta.ino(),
+            mode: meta.mode(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct StatCache {
+    entries: HashMap<String, (FileStat, blake3::Hash)>,
+    /// Entries changed at or after this instant (ns since the epoch) are racy.
+    racy_after_ns: i64,
+}
+
+impl StatCache {
+    /// An empty cache for a scan that starts at `scan_started`.
+    pub(crate) fn new_generation(scan_started: SystemTime) -> StatCache {
+        let started = scan_started
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(RACY_MARGIN);
+        StatCache {
+            entries: HashMap::new(),
+            racy_after_ns: i64::try_from(started.as_nanos()).unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn get(&self, path: &str, stat: &FileStat) -> Option<blake3::Hash> {
+        match self.entries.get(path) {
+            Some((known, hash)) if known == stat => Some(*hash),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, path: &str, stat: FileStat, hash: blake3::Hash) {
+        if stat.mtime_ns >= self.racy_after_ns || stat.ctime_ns >= self.racy_after_ns {
+            return;
+        }
+        self.entries.insert(path.to_string(), (stat, hash));
+    }
+
+    /// Reads a saved cache; a missing or unreadable file is an empty cache
+    /// (everything is hashed again, nothing is wrong).
+    pub fn load(path: &Path) -> StatCache {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| decode(&bytes))
+            .unwrap_or_default()
+    }
+
+    /// Writes the cache atomically (temp file, then rename), so a killed run
+    /// or a concurrent one never leaves a torn file.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut out = Vec::with_capacity(16 + self.entries.len() * 96);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(self.entries.len() as u64).to_le_bytes());
+        for (name, (stat, hash)) in &self.entries {
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&stat.size.to_le_bytes());
+            out.extend_from_slice(&stat.mtime_ns.to_le_bytes());
+            out.extend_from_slice(&stat.ctime_ns.to_le_bytes());
+            out.extend_from_slice(&stat.inode.to_le_bytes());
+            out.extend_from_slice(&stat.mode.to_le_bytes());
+            out.extend_from_slice(hash.as_bytes());
+        }
+        let tmp = dir.join(format!(
+            ".stat-cache.{}.{}.tmp",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+        ));
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&out)?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    }
+}
+
+fn decode(bytes: &[u8]) -> Option<StatCache> {
+    let mut reader = Reader { bytes };
+    if reader.take(4)? != MAGIC {
+        return None;
+    }
+    let count = reader.u64()? as usize;
+    let mut entries = HashMap::with_capacity(count.min(1 << 24));
+    for _ in 0..count {
+        let len = reader.u32()? as usize;
+        let name = std::str::from_utf8(reader.take(len)?).ok()?.to_string();
+        let stat = FileStat {
+            size: reader.u64()?,
+            mtime_ns: reader.u64()? as i64,
+            ctime_ns: reader.u64()? as i64,
+            inode: reader.u64()?,
+            mode: reader.u32()?,
+        };
+        let hash = blake3::Hash::from_bytes(reader.take(32)?.try_into().ok()?);
+        entries.insert(name, (stat, hash));
+    }
+    Some(StatCache {
+        entries,
+        racy_after_ns: i64::MAX,
+    })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.bytes.len() < n {
+            return None;
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
