@@ -1,0 +1,193 @@
+//! Fixture workspaces for the CLI tests: written from compact text into a
+//! temp dir, committed with real git, driven through the real binary.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+/// Three crates (`b` depends on `a`, `c` on `b` and dev-depends on `a`) and an
+/// unrelated `d`, each with a `check` task that writes `.check.out`.
+pub const CHAIN: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+
+[workspace.metadata.xtask]
+global-env = []
+
+[workspace.metadata.xtask.tasks.check]
+command = "echo checked $(basename $PWD) && echo ok > .check.out"
+depends-on = ["^check"]
+outputs = [".check.out"]
+env = ["CHECK_MODE"]
+
+[workspace.metadata.xtask.tasks.other]
+command = "echo other"
+--- .gitignore
+/target
+/turbo-cache
+.check.out
+*.log
+--- README.md
+A fixture.
+--- crates/a/Cargo.toml
+[package]
+name = "a"
+version = "0.1.0"
+edition = "2021"
+--- crates/a/src/lib.rs
+pub fn a() -> u32 { 1 }
+--- crates/b/Cargo.toml
+[package]
+name = "b"
+version = "0.1.0"
+edition = "2021"
+[dependencies]
+a = { path = "../a" }
+--- crates/b/src/lib.rs
+pub fn b() -> u32 { a::a() + 1 }
+--- crates/c/Cargo.toml
+[package]
+name = "c"
+version = "0.1.0"
+edition = "2021"
+[dependencies]
+b = { path = "../b" }
+[dev-dependencies]
+a = { path = "../a" }
+--- crates/c/src/lib.rs
+pub fn c() -> u32 { b::b() + 1 }
+--- crates/d/Cargo.toml
+[package]
+name = "d"
+version = "0.1.0"
+edition = "2021"
+--- crates/d/src/lib.rs
+pub fn d() {}
+--- crates/d/run.sh
+echo run
+"#;
+
+impl Fixture {
+    pub fn new(text: &str) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = Fixture { dir };
+        for (path, content) in parse(text) {
+            fixture.write(&path, &content);
+        }
+        fixture.git(&["init", "-q", "-b", "main"]);
+        fixture.git(&["add", "-A"]);
+        fixture.git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]);
+        fixture
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn git(&self, args: &[&str]) {
+        let status = Command::new("git").args(args).current_dir(self.root()).status().unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// The xtask command, run in the fixture with a predictable environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(args)
+            .current_dir(self.root())
+            .env("NO_COLOR", "1")
+            .env("CI", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("XTASK_CACHE_DIR")
+            .env_remove("CHECK_MODE");
+        command
+    }
+
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout + stderr.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.xtask(args);
+        let text = text(&output);
+        assert!(output.status.success(), "xtask {args:?} failed:\n{text}");
+        text
+    }
+
+    /// Runs `run <args> --summarize` and returns the labels of the tasks
+    /// that executed (not restored from the cache).
+    pub fn executed(&self, args: &[&str]) -> BTreeSet<String> {
+        self.executed_with(args, &[])
+    }
+
+    pub fn executed_with(&self, args: &[&str], env: &[(&str, &str)]) -> BTreeSet<String> {
+        let summary = self.path("turbo-cache/summary.json");
+        let summarize = format!("--summarize={}", summary.display());
+        let mut full = vec!["run"];
+        full.extend_from_slice(args);
+        full.push(&summarize);
+        let mut command = self.command(&full);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "xtask {full:?} failed:\n{}", text(&output));
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+        json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["status"] == "executed")
+            .map(|t| t["task-id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `--- path` lines start files; everything up to the next one is content.
+fn parse(text: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(path) = line.strip_prefix("--- ") {
+            files.push((path.trim().to_string(), String::new()));
+        } else if let Some((_, content)) = files.last_mut() {
+            content.push_str(line);
+            content.push('\n');
+        }
+    }
+    files
+}
