@@ -12,8 +12,16 @@ const ALL: [&str; 4] = ["a#check", "b#check", "c#check", "d#check"];
 
 fn warmed() -> Fixture {
     let fx = Fixture::new(CHAIN);
-    assert_eq!(fx.executed(&["check"]), set(&ALL), "cold run executes everything");
-    assert_eq!(fx.executed(&["check"]), set(&[]), "warm run executes nothing");
+    assert_eq!(
+        fx.executed(&["check"]),
+        set(&ALL),
+        "cold run executes everything"
+    );
+    assert_eq!(
+        fx.executed(&["check"]),
+        set(&[]),
+        "warm run executes nothing"
+    );
     fx
 }
 
@@ -21,7 +29,10 @@ fn warmed() -> Fixture {
 fn content_edit_misses_the_package_and_its_dependents_only() {
     let fx = warmed();
     fx.write("crates/a/src/lib.rs", "pub fn a() -> u32 { 2 }\n");
-    assert_eq!(fx.executed(&["check"]), set(&["a#check", "b#check", "c#check"]));
+    assert_eq!(
+        fx.executed(&["check"]),
+        set(&["a#check", "b#check", "c#check"])
+    );
     assert_eq!(fx.executed(&["check"]), set(&[]));
 }
 
@@ -80,7 +91,9 @@ fn file_outside_every_package_misses_nothing() {
 #[test]
 fn editing_another_task_definition_misses_nothing() {
     let fx = warmed();
-    let manifest = fx.read("Cargo.toml").replace("command = \"echo other\"", "command = \"echo changed\"");
+    let manifest = fx
+        .read("Cargo.toml")
+        .replace("command = \"echo other\"", "command = \"echo changed\"");
     fx.write("Cargo.toml", &manifest);
     assert_eq!(fx.executed(&["check"]), set(&[]));
 }
@@ -96,9 +109,18 @@ fn editing_the_task_definition_misses_everything() {
 #[test]
 fn declared_env_misses_and_undeclared_does_not() {
     let fx = warmed();
-    assert_eq!(fx.executed_with(&["check"], &[("UNDECLARED", "1")]), set(&[]));
-    assert_eq!(fx.executed_with(&["check"], &[("CHECK_MODE", "strict")]), set(&ALL));
-    assert_eq!(fx.executed_with(&["check"], &[("CHECK_MODE", "strict")]), set(&[]));
+    assert_eq!(
+        fx.executed_with(&["check"], &[("UNDECLARED", "1")]),
+        set(&[])
+    );
+    assert_eq!(
+        fx.executed_with(&["check"], &[("CHECK_MODE", "strict")]),
+        set(&ALL)
+    );
+    assert_eq!(
+        fx.executed_with(&["check"], &[("CHECK_MODE", "strict")]),
+        set(&[])
+    );
 }
 
 #[test]
@@ -118,7 +140,14 @@ fn same_size_edit_with_restored_mtime_is_seen() {
     let fx = Fixture::new(CHAIN);
     let path = fx.path("crates/d/src/lib.rs");
     let old = SystemTime::now() - Duration::from_secs(3600);
-    let set_mtime = |t: SystemTime| std::fs::File::options().write(true).open(&path).unwrap().set_modified(t).unwrap();
+    let set_mtime = |t: SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap()
+    };
     set_mtime(old);
     // Let the change time age past the racy window, so the stat cache trusts it.
     std::thread::sleep(Duration::from_millis(2100));

@@ -84,7 +84,15 @@ impl Fixture {
         }
         fixture.git(&["init", "-q", "-b", "main"]);
         fixture.git(&["add", "-A"]);
-        fixture.git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]);
+        fixture.git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "init",
+        ]);
         fixture
     }
 
@@ -107,7 +115,11 @@ impl Fixture {
     }
 
     pub fn git(&self, args: &[&str]) {
-        let status = Command::new("git").args(args).current_dir(self.root()).status().unwrap();
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(self.root())
+            .status()
+            .unwrap();
         assert!(status.success(), "git {args:?}");
     }
 
@@ -154,8 +166,13 @@ impl Fixture {
             command.env(k, v);
         }
         let output = command.output().unwrap();
-        assert!(output.status.success(), "xtask {full:?} failed:\n{}", text(&output));
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+        assert!(
+            output.status.success(),
+            "xtask {full:?} failed:\n{}",
+            text(&output)
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
         json["tasks"]
             .as_array()
             .unwrap()
