@@ -1,1 +1,467 @@
-//! placeholder
+//! The local, content-addressed task cache.
+//!
+//! An entry is one file per task key, `<dir>/v1/entries/<k[..2]>/<key>.tar.zst`:
+//! a 48-byte zstd skippable frame holding the blake3 of the rest (`format`), then a
+//! zstd-compressed tar of `meta.json`, `log` and `outputs/…` (`archive`). Entries are
+//! written to `<dir>/v1/tmp/` and renamed into place, so a killed process or two
+//! concurrent runs never leave a half-entry that reads as valid; a file that fails
+//! its hash check reads as `Lookup::Corrupt` and is removed, so the next run misses.
+//! Restoring outputs (`extract`) is a security boundary and trusts nothing in the
+//! archive. `evict` holds `status`, `verify`, `prune` and `clean`.
+//!
+//! Invariant: nothing here talks to the network or the terminal; a remote cache
+//! builds on `read_raw` / `write_raw`.
+
+mod archive;
+mod error;
+mod evict;
+mod extract;
+mod format;
+mod fsutil;
+mod paths;
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+pub use error::{CacheError, Corruption, LinkProblem, Refusal};
+
+use crate::format::HEADER_LEN;
+use crate::fsutil::{ReadAt, TempFile};
+
+/// Name of the versioned directory under the cache dir; bump it when the entry
+/// format changes so old and new tools never read each other's entries.
+const VERSION_DIR: &str = "v1";
+const ENTRY_SUFFIX: &str = ".tar.zst";
+const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by xtask (cargo xtask).\n\
+# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/// The cache on disk. Cheap to share between threads: it holds only paths.
+#[derive(Debug, Clone)]
+pub struct LocalCache {
+    dir: PathBuf,
+    entries: PathBuf,
+    tmp: PathBuf,
+}
+
+/// What `lookup` found.
+#[derive(Debug)]
+pub enum Lookup {
+    Hit(Entry),
+    Miss,
+    /// The entry existed but was damaged; it has been removed.
+    Corrupt {
+        key: String,
+        reason: Corruption,
+    },
+}
+
+/// What to store for a task. `outputs` are relative to `base_dir`; each is stored
+/// as it is on disk (a file, a symlink, or a directory entry without its contents:
+/// list the files inside separately).
+#[derive(Debug, Clone, Copy)]
+pub struct Artifact<'a> {
+    pub meta: &'a [u8],
+    pub log: &'a [u8],
+    pub base_dir: &'a Path,
+    pub outputs: &'a [PathBuf],
+}
+
+/// A verified cache hit. It keeps the entry file open, so a concurrent `prune` or
+/// `store` of the same key cannot pull the data away between lookup and restore.
+pub struct Entry {
+    key: String,
+    path: PathBuf,
+    file: File,
+    meta: Vec<u8>,
+    log: Vec<u8>,
+}
+
+/// What `store` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// Bounds on what one restore may unpack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreLimits {
+    /// Total size of the restored files' contents.
+    pub max_bytes: u64,
+}
+
+impl Default for RestoreLimits {
+    fn default() -> Self {
+        RestoreLimits { max_bytes: 4 << 30 }
+    }
+}
+
+/// What a restore wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestoreReport {
+    pub files: u64,
+    pub symlinks: u64,
+    pub directories: u64,
+    /// Bytes of file contents written.
+    pub bytes: u64,
+}
+
+/// The cache's contents at a glance (`cargo xtask cache status`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheStatus {
+    pub entries: u64,
+    pub total_bytes: u64,
+    /// Modification times: the last store or hit of the least and most recently
+    /// used entries.
+    pub oldest: Option<SystemTime>,
+    pub newest: Option<SystemTime>,
+    /// Leftovers of interrupted stores (and stores in progress).
+    pub tmp_files: u64,
+    pub tmp_bytes: u64,
+}
+
+/// An entry `verify` found damaged and removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptEntry {
+    pub key: String,
+    pub reason: Corruption,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries checked, good or bad.
+    pub checked: u64,
+    pub removed: Vec<CorruptEntry>,
+}
+
+/// Bounds for `prune`. Entries are used-least-recently-first: a hit refreshes the
+/// entry's mtime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrunePolicy {
+    /// Remove the least recently used entries until the total is at most this.
+    pub max_bytes: Option<u64>,
+    /// Remove entries not used for longer than this.
+    pub max_age: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    pub removed_entries: u64,
+    pub removed_bytes: u64,
+    pub removed_tmp_files: u64,
+    pub remaining_entries: u64,
+    pub remaining_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanReport {
+    pub removed_entries: u64,
+    pub removed_bytes: u64,
+    pub removed_tmp_files: u64,
+}
+
+impl LocalCache {
+    /// Opens (creating if needed) the cache in `dir`.
+    pub fn open(dir: &Path) -> Result<LocalCache, CacheError> {
+        let root = dir.join(VERSION_DIR);
+        let cache = LocalCache {
+            dir: dir.to_path_buf(),
+            entries: root.join("entries"),
+            tmp: root.join("tmp"),
+        };
+        for path in [&cache.entries, &cache.tmp] {
+            fs::create_dir_all(path).map_err(|source| CacheError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        cache.write_cachedir_tag()?;
+        Ok(cache)
+    }
+
+    /// The directory given to `open`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `CACHEDIR.TAG` tells backup tools (and `tar --exclude-caches`) to skip us.
+    fn write_cachedir_tag(&self) -> Result<(), CacheError> {
+        let path = self.dir.join("CACHEDIR.TAG");
+        if path.exists() {
+            return Ok(());
+        }
+        // Temp + rename: a concurrent `open` never sees a half-written tag.
+        let write = || -> io::Result<()> {
+            let (temp, mut file) = TempFile::create(&self.tmp, "CACHEDIR.TAG")?;
+            file.write_all(CACHEDIR_TAG.as_bytes())?;
+            drop(file);
+            temp.persist(&path)
+        };
+        write().map_err(|source| CacheError::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+
+    fn entry_path(&self, key: &str) -> Result<PathBuf, CacheError> {
+        check_key(key)?;
+        Ok(self
+            .entries
+            .join(&key[..2])
+            .join(format!("{key}{ENTRY_SUFFIX}")))
+    }
+
+    /// Finds and verifies the entry for `key`. A damaged entry is removed and
+    /// reported as `Corrupt`; a hit counts as a use for eviction.
+    pub fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
+        let path = self.entry_path(key)?;
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Lookup::Miss),
+            Err(source) => return Err(CacheError::Read { path, source }),
+        };
+        // Verify first, parse second: nothing is decoded from a file whose hash
+        // does not match.
+        let checked =
+            format::verify_stream(ReadAt::new(&file, 0)).map_err(|source| CacheError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        let head = checked.and_then(|()| archive::read_head(ReadAt::new(&file, HEADER_LEN as u64)));
+        let (meta, log) = match head {
+            Ok(head) => head,
+            Err(reason) => {
+                fsutil::remove_if_same(&path, &file)?;
+                return Ok(Lookup::Corrupt {
+                    key: key.to_owned(),
+                    reason,
+                });
+            }
+        };
+        // Least-recently-used eviction reads the mtime. Failing to bump it (a
+        // read-only cache, say) only makes eviction less accurate.
+        let _ = file.set_modified(SystemTime::now());
+        Ok(Lookup::Hit(Entry {
+            key: key.to_owned(),
+            path,
+            file,
+            meta,
+            log,
+        }))
+    }
+
+    /// Stores `artifact` under `key`, replacing any entry there.
+    pub fn store(&self, key: &str, artifact: &Artifact<'_>) -> Result<StoreInfo, CacheError> {
+        let dest = self.entry_path(key)?;
+        for (what, size, limit) in [
+            ("meta.json", artifact.meta.len(), archive::META_MAX),
+            ("log", artifact.log.len(), archive::LOG_MAX),
+        ] {
+            if size as u64 > limit {
+                return Err(CacheError::TooLarge {
+                    key: key.to_owned(),
+                    what,
+                    size: size as u64,
+                    limit,
+                });
+            }
+        }
+        // Check the whole output list before creating anything.
+        let outputs = archive::plan_outputs(artifact.base_dir, artifact.outputs)?;
+
+        let (temp, mut file) =
+            TempFile::create(&self.tmp, key).map_err(|source| CacheError::Write {
+                path: self.tmp.clone(),
+                source,
+            })?;
+        let write_err = |source: io::Error| CacheError::Write {
+            path: temp.path().to_path_buf(),
+            source,
+        };
+        // A placeholder header now, the real one once the body's hash is known: one
+        // pass over the outputs, no reading back.
+        file.write_all(&[0; HEADER_LEN]).map_err(write_err)?;
+        let hashing = format::HashingWriter::new(&mut file);
+        let hashing = archive::write_body(hashing, temp.path(), artifact, &outputs)?;
+        let (_, hash, body_len) = hashing.finish();
+        file.seek(SeekFrom::Start(0)).map_err(write_err)?;
+        file.write_all(&format::encode_header(&hash))
+            .map_err(write_err)?;
+        drop(file);
+
+        if let Some(shard) = dest.parent() {
+            fs::create_dir_all(shard).map_err(|source| CacheError::CreateDir {
+                path: shard.to_path_buf(),
+                source,
+            })?;
+        }
+        temp.persist(&dest).map_err(|source| CacheError::Write {
+            path: dest.clone(),
+            source,
+        })?;
+        Ok(StoreInfo {
+            path: dest,
+            bytes: HEADER_LEN as u64 + body_len,
+        })
+    }
+
+    /// The entry file's bytes, verified, for uploading to a remote cache. `None` if
+    /// there is no entry; a damaged one is removed and reported as `Corrupt`.
+    pub fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let path = self.entry_path(key)?;
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(CacheError::Read { path, source }),
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|source| CacheError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        if let Err(reason) = check_raw(&bytes) {
+            fsutil::remove_if_same(&path, &file)?;
+            return Err(CacheError::Corrupt {
+                key: key.to_owned(),
+                reason,
+            });
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Installs entry bytes obtained elsewhere (a remote cache) after verifying
+    /// them; bytes that fail the check are refused and nothing is installed.
+    pub fn write_raw(&self, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
+        let dest = self.entry_path(key)?;
+        check_raw(bytes).map_err(|reason| CacheError::Corrupt {
+            key: key.to_owned(),
+            reason,
+        })?;
+        let (temp, mut file) =
+            TempFile::create(&self.tmp, key).map_err(|source| CacheError::Write {
+                path: self.tmp.clone(),
+                source,
+            })?;
+        file.write_all(bytes).map_err(|source| CacheError::Write {
+            path: temp.path().to_path_buf(),
+            source,
+        })?;
+        drop(file);
+        if let Some(shard) = dest.parent() {
+            fs::create_dir_all(shard).map_err(|source| CacheError::CreateDir {
+                path: shard.to_path_buf(),
+                source,
+            })?;
+        }
+        temp.persist(&dest).map_err(|source| CacheError::Write {
+            path: dest.clone(),
+            source,
+        })
+    }
+}
+
+/// The checks `lookup` makes, on bytes in memory.
+fn check_raw(bytes: &[u8]) -> Result<(), Corruption> {
+    format::verify_bytes(bytes)?;
+    archive::read_head(&bytes[HEADER_LEN..])?;
+    Ok(())
+}
+
+// By hand: the derived form would print the whole log.
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &self.key)
+            .field("path", &self.path)
+            .field("meta_bytes", &self.meta.len())
+            .field("log_bytes", &self.log.len())
+            .finish()
+    }
+}
+
+impl Entry {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The entry file (it may have been replaced or pruned since the lookup; this
+    /// `Entry` still reads the version it verified).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn meta(&self) -> &[u8] {
+        &self.meta
+    }
+
+    pub fn log(&self) -> &[u8] {
+        &self.log
+    }
+
+    /// Writes the entry's outputs under `base_dir`, refusing anything that could
+    /// land outside it (see `extract`).
+    pub fn restore_outputs(
+        &self,
+        base_dir: &Path,
+        limits: &RestoreLimits,
+    ) -> Result<RestoreReport, CacheError> {
+        extract::restore(
+            &self.key,
+            ReadAt::new(&self.file, HEADER_LEN as u64),
+            base_dir,
+            limits,
+        )
+    }
+}
+
+/// A key is 64 lowercase hex characters; anything else could be a path.
+fn check_key(key: &str) -> Result<(), CacheError> {
+    let valid = key.len() == 64 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if valid {
+        Ok(())
+    } else {
+        Err(CacheError::InvalidKey {
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// The key of an entry file name, if it is one of ours.
+fn key_of_file_name(name: &str) -> Option<&str> {
+    let key = name.strip_suffix(ENTRY_SUFFIX)?;
+    check_key(key).ok()?;
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        let good = "0123456789abcdef".repeat(4);
+        assert!(check_key(&good).is_ok());
+        for bad in [
+            "../x",
+            "",
+            "abc",
+            &good.to_uppercase(),
+            &good[..63],
+            &format!("{good}0"),
+            &format!("../{}", &good[3..]),
+            &format!("{}/", &good[..63]),
+        ] {
+            assert!(
+                matches!(check_key(bad), Err(CacheError::InvalidKey { .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(key_of_file_name(&format!("{good}.tar.zst")), Some(&*good));
+        assert_eq!(key_of_file_name(&format!("{good}.tar")), None);
+        assert_eq!(key_of_file_name("notes.txt"), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! Behaviour tests of the local cache through its public API, on real temp dirs.
+//! Unix only: they check exec bits and symlinks.
+#![cfg(unix)]
+
+mod common;
+mod concurrency;
+mod corrupt;
+mod evict;
+mod malicious;
+mod raw;
+mod roundtrip;
