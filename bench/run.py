@@ -317,7 +317,8 @@ class Runner:
         self.ctx, self.n, self.graph, self.tool, self.ws, self.home = ctx, n, graph, tool, ws, home
         self.env = tool_env(ctx, tool, ws, home)
         self.logs = os.path.join(home, "logs")
-        os.makedirs(self.logs, exist_ok=True)
+        tools.rmtree(self.logs)
+        os.makedirs(self.logs)
         self.seq = 0
 
     def run(self, scenario, rep, timed=True):
@@ -339,14 +340,29 @@ class Runner:
         self.seq += 1
         log_path = os.path.join(self.logs, f"{self.seq:04d}-{scenario}-r{rep}.log")
         load = os.getloadavg()[0]
+        dirty = None
         try:
-            m = measure(argv, cwd, self.env, self.ctx.args.timeout, log_path)
+            for attempt in range(3):
+                m = measure(argv, cwd, self.env, self.ctx.args.timeout, log_path)
+                dirty = self.tool.contaminated(scenario, m["out"])
+                if not dirty or scenario in EDITS or scenario == "cold":
+                    break   # (a state-changing run cannot simply be repeated)
+                log(f"    {self.tool.name} {scenario}: {dirty}; measuring again")
         finally:
             if edit_path:
                 with open(edit_path, "wb") as f:
                     f.write(original)
-        cnt = self.tool.parse(scenario, m["out"], self.ws, self.home) if m["rc"] == 0 \
-            else tools.counts(note="exit %s; see %s" % (m["rc"], log_path))
+        unsup = self.tool.unsupported(scenario, m["rc"], m["out"]) if m["rc"] != 0 else None
+        if unsup:
+            return {"tool": self.tool.name, "scenario": scenario, "rep": rep, "timed": timed,
+                    "unsupported": unsup, "ok": True, "problems": [], "rc": m["rc"],
+                    "load1": round(load, 2),
+                    "wall_s": None, "maxrss_kb": None, "log": os.path.relpath(log_path, REPO)}
+        try:
+            cnt = self.tool.parse(scenario, m["out"], self.ws, self.home) if m["rc"] == 0 \
+                else tools.counts(note="exit %s; see %s" % (m["rc"], log_path))
+        except Exception as e:  # an adapter bug must not lose the whole run
+            cnt = tools.counts(note=f"adapter could not parse the output: {e!r}")
         exp = expected(scenario, self.graph)
         problems = []
         if m["rc"] != 0:
@@ -359,6 +375,8 @@ class Runner:
                 problems.append(f"saw {cnt['total']} tasks, expected {exp[0]}")
             if cnt["executed"] != exp[1]:
                 problems.append(f"executed {cnt['executed']} tasks, expected {exp[1]}")
+        if dirty:
+            problems.append(f"contaminated: {dirty}")
         if m["rc"] == 0 and scenario == "cold":
             miss = missing_outputs(self.ws, self.graph)
             if miss:
@@ -391,6 +409,9 @@ def summarize(samples):
             continue
         d = out.setdefault(s["scenario"], {}).setdefault(
             s["tool"], {"walls": [], "rss": [], "n_failed": 0, "n_unverified": 0})
+        if s.get("unsupported"):
+            d["unsupported"] = s["unsupported"]
+            continue
         if s["rc"] != 0 or s["wall_s"] is None:
             d["n_failed"] += 1
             continue
@@ -429,7 +450,7 @@ def markdown(results):
               f"Machine: {env['cores']} cores, {env['cpu']}, {env['memory_gb']} GB, "
               f"kernel {env['kernel']}. node {env['node']}, npm {env['npm']}, {env['cargo']}.",
               "Tools: " + ", ".join(f"{k} {v}" for k, v in r0["tool_versions"].items()) + ".",
-              f"Repo at {env['repo_rev']}. Command: `{r0['command']}`.", ""]
+              f"Repo at {env['repo_rev']} ({env.get('repo_dirty_files', '?')} uncommitted files outside bench/). Command: `{r0['command']}`.", ""]
     skipped = {k: v for k, v in r0["tools"].items() if not v["available"]}
     for k, v in skipped.items():
         lines.append(f"**{k} skipped:** {v['reason']}")
@@ -446,7 +467,7 @@ def markdown(results):
         lines += [f"## {g['n']} crates × {r['files']} files, {r['reps']} reps",
                   "", f"hub `{g['hub']}` has {g['hub_dependents']} dependents; leaf "
                   f"`{g['leaf']}` has {g['leaf_deps']} dependencies.", ""]
-        loads = [s["load1"] for s in r["samples"] if s["timed"]]
+        loads = [s["load1"] for s in r["samples"] if s["timed"] and "load1" in s]
         if loads:
             lines += [f"1-minute load average when the timed samples started: median "
                       f"{statistics.median(loads):.2f} (min {min(loads):.2f}, max {max(loads):.2f}"
@@ -462,13 +483,16 @@ def markdown(results):
                     row.append("n/a")
                     continue
                 any_cell = True
+                if d["n"] == 0 and d.get("unsupported"):
+                    row.append("n/a: " + d["unsupported"])
+                    continue
                 if d["n"] == 0:
                     row.append(f"✗ ({d['n_failed']} failed)")
                     continue
                 mark = " ⚠" if d["n_unverified"] else ""
                 mark += f" ✗{d['n_failed']}" if d["n_failed"] else ""
-                row.append(f"{fmt_s(d['median_s'])} [{fmt_s(d['min_s'])}–{fmt_s(d['max_s'])}]"
-                           f" · {d['rss_median_mb']:.0f} MB{mark}")
+                rng = f" [{fmt_s(d['min_s'])}–{fmt_s(d['max_s'])}]" if d["n"] > 1 else ""
+                row.append(f"{fmt_s(d['median_s'])}{rng} · {d['rss_median_mb']:.0f} MB{mark}")
             if "xtask" in tl:
                 rr = r["ratios"].get(sc)
                 row.append(f"{rr['ratio']:.2f}× {rr['best_peer']} (RSS {rr['rss_ratio']:.2f}×)"
@@ -512,6 +536,10 @@ def environment(ctx):
             "node": first_line(["node", "--version"]), "npm": ctx.npm_version,
             "cargo": first_line(["cargo", "--version"]), "rustc": first_line(["rustc", "--version"]),
             "git": first_line(["git", "--version"]), "repo_rev": ctx.repo_rev,
+            # xtask is built from the working tree: uncommitted changes are part of it.
+            "repo_dirty_files": len([ln for ln in sh(
+                ["git", "status", "--porcelain", "--", ".", ":!bench"], cwd=REPO,
+                check=False).stdout.splitlines() if ln.strip()]),
             "time_tool": "os.wait4 (ru_maxrss of the waited process tree)"}
 
 
@@ -544,6 +572,7 @@ def run_size(ctx, n, tool_objs, scenarios, peers_install):
         # npx resolution, the cargo alias' dev build); a tool that cannot run is dropped.
         for r in list(runners):
             if r.tool.daemon:
+                r.tool.stop(r.ws, r.env)    # a leftover from an interrupted run
                 r.tool.start(r.ws, r.env)
             if not r.tool.peer and "warm-launcher" in scenarios and \
                     ctx.xtask_launcher[:2] == ["cargo", "xtask"]:
@@ -573,6 +602,10 @@ def run_size(ctx, n, tool_objs, scenarios, peers_install):
                     if s is None:
                         continue
                     samples.append(s)
+                    if s.get("unsupported"):
+                        log(f"  [n{n} rep {rep}/{a.reps}] {sc:13} {r.tool.name:10} "
+                            f"skipped: {s['unsupported']}")
+                        continue
                     tag = "ok" if s["ok"] else "PROBLEM: " + "; ".join(s["problems"])
                     rss = f"{s['maxrss_kb'] / 1024:.0f} MB" if s["maxrss_kb"] else "—"
                     log(f"  [n{n} rep {rep}/{a.reps}] {sc:13} {r.tool.name:10} "
@@ -633,6 +666,8 @@ def main():
         if t not in known:
             ap.error(f"unknown tool {t}; known: {', '.join(known)}")
 
+    # SIGTERM unwinds like Ctrl-C, so daemons are stopped and edited files restored.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = Context(a)
     os.makedirs(WORK, exist_ok=True)
     peers_install = ensure_peers(ctx)
