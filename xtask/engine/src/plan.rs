@@ -142,10 +142,14 @@ fn effective_action(
                 CargoKind::Lint => format!(
                     "cargo fmt --check --package {name} && cargo clippy --all-targets --package {name} -- -D warnings"
                 ),
-                CargoKind::Test if nextest_installed() => {
+                // nextest does not run doc tests; `cargo test --doc` does, for libraries.
+                CargoKind::Test if nextest_installed() && graph.packages[package].has_library => {
                     format!(
                         "cargo nextest run --no-tests=pass --package {name} && cargo test --doc --package {name}"
                     )
+                }
+                CargoKind::Test if nextest_installed() => {
+                    format!("cargo nextest run --no-tests=pass --package {name}")
                 }
                 CargoKind::Test => format!("cargo test --package {name}"),
             };

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::PackageGraph;
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct CachedGraph {

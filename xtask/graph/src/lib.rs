@@ -49,6 +49,8 @@ pub struct Package {
     pub dependencies: Vec<Dependency>,
     /// Names of the binary targets (what `build` produces).
     pub binaries: Vec<String>,
+    /// True when the package has a library target (so doc tests exist).
+    pub has_library: bool,
     /// True when the manifest has a `[package.metadata.xtask]` table.
     pub has_xtask_metadata: bool,
 }

@@ -50,6 +50,14 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
                     .filter(|t| t.kind.contains(&TargetKind::Bin))
                     .map(|t| t.name.clone())
                     .collect(),
+                has_library: p.targets.iter().any(|t| {
+                    t.kind.iter().any(|k| {
+                        matches!(
+                            k,
+                            TargetKind::Lib | TargetKind::RLib | TargetKind::ProcMacro
+                        )
+                    })
+                }),
                 has_xtask_metadata: p.metadata.get("xtask").is_some(),
             };
             (package, dir)
