@@ -36,6 +36,26 @@ fn deleted_and_changed_outputs_are_restored_and_the_log_replayed() {
 }
 
 #[test]
+fn intact_outputs_are_left_alone_on_a_hit() {
+    use std::os::unix::fs::MetadataExt;
+    let fx = Fixture::new(CHAIN);
+    fx.ok(&["run", "check"]);
+    let inode = |rel: &str| std::fs::metadata(fx.path(rel)).unwrap().ino();
+    let before = inode("crates/a/.check.out");
+    let out = fx.ok(&["run", "check"]);
+    assert!(out.contains("all 4 tasks cached"), "{out}");
+    assert_eq!(
+        inode("crates/a/.check.out"),
+        before,
+        "an intact output is not rewritten"
+    );
+    // Same size, new content: seen (by stat, or by content when racy) and restored.
+    fx.write("crates/a/.check.out", "no\n");
+    fx.ok(&["run", "check"]);
+    assert_eq!(fx.read("crates/a/.check.out"), "ok\n");
+}
+
+#[test]
 fn output_log_modes() {
     let fx = Fixture::new(CHAIN);
     let cold = fx.ok(&["run", "check", "--output-logs=hash-only"]);

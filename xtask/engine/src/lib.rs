@@ -10,6 +10,7 @@ pub mod explain;
 mod history;
 mod inputs;
 pub mod key;
+mod output_state;
 mod outputs;
 mod plan;
 mod run;

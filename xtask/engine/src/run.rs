@@ -2,6 +2,7 @@
 //! is restored from the cache or run; results flow to the reporter as events.
 
 use std::collections::BinaryHeap;
+use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +13,7 @@ use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
 use crate::history::History;
+use crate::output_state::{self, OutputState, Recorded};
 use crate::outputs;
 use crate::plan::{Plan, PlannedTask};
 use crate::summary::{RunSummary, TaskSummary, Totals};
@@ -58,6 +60,8 @@ pub fn execute(
     });
 
     let history = Mutex::new(History::load(&ws.state_dir));
+    let mut output_state = OutputState::load(&ws.state_dir);
+    let output_updates = Mutex::new(Vec::new());
     let runner = Runner {
         ws,
         plan,
@@ -66,6 +70,8 @@ pub fn execute(
         sink,
         children,
         history: &history,
+        output_state: &output_state,
+        output_updates: &output_updates,
     };
     let priorities = critical_path_lengths(plan);
     let state = Mutex::new(Schedule::new(plan, &priorities));
@@ -80,6 +86,12 @@ pub fn execute(
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .save();
+    output_state.apply(
+        output_updates
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+    );
+    output_state.save();
 
     let schedule = state.into_inner().unwrap_or_else(|e| e.into_inner());
     let statuses: Vec<TaskStatus> = schedule
@@ -243,6 +255,9 @@ struct Runner<'a> {
     sink: &'a dyn EventSink,
     children: &'a Children,
     history: &'a Mutex<History>,
+    /// Read-only during the run; changes are collected and applied after.
+    output_state: &'a OutputState,
+    output_updates: &'a Mutex<Vec<(String, Option<Recorded>)>>,
 }
 
 impl Runner<'_> {
@@ -392,14 +407,22 @@ impl Runner<'_> {
                 return None;
             }
         };
-        if let Err(error) = entry.restore_outputs(&self.ws.root, &RestoreLimits::default()) {
-            self.sink.event(Event::Warning {
-                message: format!(
-                    "{label}: could not restore outputs from the cache: {}; running the task",
-                    error_chain(&error)
-                ),
-            });
-            return None;
+        if !self.output_state.intact(&self.ws.root, label, &planned.key) {
+            if let Err(error) = entry.restore_outputs(&self.ws.root, &RestoreLimits::default()) {
+                self.record_outputs(label, None);
+                self.sink.event(Event::Warning {
+                    message: format!(
+                        "{label}: could not restore outputs from the cache: {}; running the task",
+                        error_chain(&error)
+                    ),
+                });
+                return None;
+            }
+            let restored: Vec<PathBuf> = serde_json::from_slice::<EntryMeta>(entry.meta())
+                .map(|meta| meta.outputs.into_iter().map(PathBuf::from).collect())
+                .unwrap_or_default();
+            let observed = output_state::observe_outputs(&self.ws.root, &planned.key, &restored);
+            self.record_outputs(label, observed);
         }
         self.remember(label, planned);
         self.finished(node, planned, &TaskStatus::Cached, started, entry.log());
@@ -436,7 +459,11 @@ impl Runner<'_> {
             outputs: &found,
         };
         match self.ws.cache.store(&planned.key, &artifact) {
-            Ok(_) => self.remember(label, planned),
+            Ok(_) => {
+                self.remember(label, planned);
+                let observed = output_state::observe_outputs(&self.ws.root, &planned.key, &found);
+                self.record_outputs(label, observed);
+            }
             Err(error) => self.sink.event(Event::Warning {
                 message: format!(
                     "{label}: could not write the cache entry: {}",
@@ -444,6 +471,14 @@ impl Runner<'_> {
                 ),
             }),
         }
+    }
+
+    fn record_outputs(&self, label: &str, observed: Option<Recorded>) {
+        let mut updates = self
+            .output_updates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        updates.push((label.to_string(), observed));
     }
 
     fn remember(&self, label: &str, planned: &PlannedTask) {
