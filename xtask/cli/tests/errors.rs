@@ -122,7 +122,16 @@ fn task_cycle_is_printed() {
             "depends-on = [\"^check\", \"other\"]",
         )
     });
-    let out = fails_with(&fx, &["run", "check"], &["task dependency cycle:", "hint:"]);
+    let out = fails_with(
+        &fx,
+        &["run", "check"],
+        &[
+            "task dependency cycle:",
+            "hint:",
+            "Cargo.toml",
+            "depends-on",
+        ],
+    );
     assert!(
         out.contains("a#check -> a#other -> a#check")
             || out.contains("a#other -> a#check -> a#other"),

@@ -169,3 +169,22 @@ fn dependency_task_key_change_reaches_dependents_but_not_unrelated() {
     fx.write("crates/b/src/new.rs", "\n");
     assert_eq!(fx.executed(&["check"]), set(&["b#check", "c#check"]));
 }
+
+#[test]
+fn global_inputs_and_global_env_reach_every_task() {
+    let fx = Fixture::new(&CHAIN.replace(
+        "global-env = []",
+        "global-env = [\"DEPLOY_ENV\"]\nglobal-inputs = [\"config/*.toml\"]",
+    ));
+    fx.write("config/app.toml", "x = 1\n");
+    assert_eq!(fx.executed(&["check"]).len(), 4);
+    assert_eq!(fx.executed(&["check"]), set(&[]));
+    fx.write("config/app.toml", "x = 2\n");
+    assert_eq!(fx.executed(&["check"]), set(&ALL));
+    fx.write("config/notes.md", "not matched\n");
+    assert_eq!(fx.executed(&["check"]), set(&[]));
+    assert_eq!(
+        fx.executed_with(&["check"], &[("DEPLOY_ENV", "prod")]),
+        set(&ALL)
+    );
+}

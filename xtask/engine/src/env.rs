@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use globset::GlobBuilder;
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use xtask_config::{Action, EnvMode, TaskDef};
 
 /// Variables every command gets even in strict mode: what a shell and the
@@ -77,62 +77,83 @@ const OWN_CARGO_VARS: &[&str] = &[
 /// task of the run sees the same values.
 pub struct Environment {
     vars: BTreeMap<String, OsString>,
+    /// Compiled once: matching runs for every task of a run.
+    own_cargo: GlobSet,
+    base: GlobSet,
+    cargo: GlobSet,
 }
 
 impl Environment {
     pub fn capture() -> Environment {
-        Environment {
-            vars: std::env::vars_os()
+        Environment::from_vars(
+            std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v)))
                 .collect(),
+        )
+    }
+
+    fn from_vars(vars: BTreeMap<String, OsString>) -> Environment {
+        Environment {
+            vars,
+            own_cargo: glob_set(OWN_CARGO_VARS),
+            base: glob_set(BASE_PASSTHROUGH),
+            cargo: glob_set(CARGO_HASHED),
         }
     }
 
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Environment {
-        Environment {
-            vars: pairs
+        Environment::from_vars(
+            pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), OsString::from(v)))
                 .collect(),
-        }
+        )
     }
 
+    /// Variables named by `patterns` (exact names, or globs with `*`) or
+    /// matched by one of `sets`.
     fn matching<'a>(
         &'a self,
-        patterns: &'a [&'a str],
-    ) -> impl Iterator<Item = (&'a String, &'a OsString)> + 'a {
-        let matchers: Vec<globset::GlobMatcher> = patterns
-            .iter()
-            .filter_map(|p| GlobBuilder::new(p).case_insensitive(false).build().ok())
-            .map(|g| g.compile_matcher())
-            .collect();
-        self.vars
-            .iter()
-            .filter(move |(k, _)| matchers.iter().any(|m| m.is_match(k.as_str())))
+        patterns: &[String],
+        sets: &[&GlobSet],
+    ) -> BTreeMap<&'a String, &'a OsString> {
+        let mut found = BTreeMap::new();
+        let mut wildcards = Vec::new();
+        for pattern in patterns {
+            if pattern.contains('*') {
+                wildcards.push(pattern.as_str());
+            } else if let Some((name, value)) = self.vars.get_key_value(pattern) {
+                found.insert(name, value);
+            }
+        }
+        let wildcards = glob_set(&wildcards);
+        if !wildcards.is_empty() || !sets.is_empty() {
+            for (name, value) in &self.vars {
+                if wildcards.is_match(name) || sets.iter().any(|s| s.is_match(name)) {
+                    found.insert(name, value);
+                }
+            }
+        }
+        found
     }
 
     /// Names and value hashes of the variables that go into the key of `def`:
     /// its `env`, the workspace's `global-env`, and for cargo tasks what cargo
     /// compiles with. A declared variable that is unset is recorded as such.
     pub fn hashed(&self, def: &TaskDef, global_env: &[String]) -> BTreeMap<String, String> {
-        let mut patterns: Vec<&str> = def
-            .env
-            .iter()
-            .chain(global_env)
-            .map(String::as_str)
-            .collect();
-        if matches!(def.action, Action::Cargo(_)) {
-            patterns.extend_from_slice(CARGO_HASHED);
-        }
+        let patterns: Vec<String> = def.env.iter().chain(global_env).cloned().collect();
+        let sets: Vec<&GlobSet> = match def.action {
+            Action::Cargo(_) => vec![&self.cargo],
+            _ => vec![],
+        };
         let mut hashed: BTreeMap<String, String> = patterns
             .iter()
             .filter(|p| !p.contains('*'))
             .map(|p| (p.to_string(), "<unset>".to_string()))
             .collect();
-        let own = self.own_cargo_matcher();
-        for (name, value) in self.matching(&patterns) {
-            if own.is_match(name) {
+        for (name, value) in self.matching(&patterns, &sets) {
+            if self.own_cargo.is_match(name) {
                 continue;
             }
             let digest = blake3::hash(value.as_encoded_bytes());
@@ -148,47 +169,46 @@ impl Environment {
         mode: EnvMode,
         global_env: &[String],
     ) -> Vec<(OsString, OsString)> {
-        let own = self.own_cargo_matcher();
         let keep = |(name, value): (&String, &OsString)| {
-            (!own.is_match(name) || BASE_PASSTHROUGH_EXCEPTIONS.contains(&name.as_str()))
+            (!self.own_cargo.is_match(name) || OWN_BUT_PASSED.contains(&name.as_str()))
                 .then(|| (OsString::from(name), value.clone()))
         };
         match mode {
             EnvMode::Loose => self.vars.iter().filter_map(keep).collect(),
             EnvMode::Strict => {
-                let mut patterns: Vec<&str> = BASE_PASSTHROUGH.to_vec();
-                patterns.extend(
-                    def.env
-                        .iter()
-                        .chain(&def.pass_env)
-                        .chain(global_env)
-                        .map(String::as_str),
-                );
+                let patterns: Vec<String> = def
+                    .env
+                    .iter()
+                    .chain(&def.pass_env)
+                    .chain(global_env)
+                    .cloned()
+                    .collect();
+                let mut sets = vec![&self.base];
                 if matches!(def.action, Action::Cargo(_)) {
-                    patterns.extend_from_slice(CARGO_HASHED);
+                    sets.push(&self.cargo);
                 }
-                self.matching(&patterns).filter_map(keep).collect()
+                self.matching(&patterns, &sets)
+                    .into_iter()
+                    .filter_map(keep)
+                    .collect()
             }
         }
     }
+}
 
-    fn own_cargo_matcher(&self) -> globset::GlobSet {
-        let mut builder = globset::GlobSetBuilder::new();
-        for pattern in OWN_CARGO_VARS {
-            if let Ok(glob) = globset::Glob::new(pattern) {
-                builder.add(glob);
-            }
+fn glob_set<S: AsRef<str>>(patterns: &[S]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        if let Ok(glob) = Glob::new(pattern.as_ref()) {
+            builder.add(glob);
         }
-        builder
-            .build()
-            .unwrap_or_else(|_| globset::GlobSet::empty())
     }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
 /// Of the variables `cargo run` sets for us, these are also the user's own
 /// settings and must reach commands (a custom cargo home, a pinned toolchain).
-const BASE_PASSTHROUGH_EXCEPTIONS: &[&str] =
-    &["CARGO_HOME", "RUSTUP_TOOLCHAIN", "CARGO_TERM_COLOR"];
+const OWN_BUT_PASSED: &[&str] = &["CARGO_HOME", "RUSTUP_TOOLCHAIN", "CARGO_TERM_COLOR"];
 
 #[cfg(test)]
 mod tests {

@@ -62,8 +62,11 @@ pub enum EngineError {
         package: String,
         referenced_by: String,
     },
-    #[error("task dependency cycle: {}\nhint: each task depends on the next; remove one of these `depends-on` entries", cycle.join(" -> "))]
-    Cycle { cycle: Vec<String> },
+    #[error("task dependency cycle: {}\nhint: each task depends on the next; remove one of these `depends-on` entries from [workspace.metadata.xtask.tasks.<task>] in {} (or from a package's [package.metadata.xtask.tasks.<task>])", cycle.join(" -> "), manifest.display())]
+    Cycle {
+        cycle: Vec<String>,
+        manifest: PathBuf,
+    },
     #[error(
         "{task} depends on {persistent}, a persistent task, which never finishes\nhint: remove it from `depends-on`, or set `persistent = false`"
     )]

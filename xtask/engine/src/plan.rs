@@ -49,6 +49,7 @@ pub fn plan(
     let global_files = inputs::global_inputs(&snapshot, &ws.pipeline.global_inputs);
 
     let mut output_globs: HashMap<PackageIndex, GlobSet> = HashMap::new();
+    let mut compiled_outputs: HashMap<Vec<String>, GlobSet> = HashMap::new();
     let mut cargo_context = None;
     let mut planned: Vec<Option<PlannedTask>> = (0..graph.nodes.len()).map(|_| None).collect();
     for &node in &graph.order {
@@ -57,7 +58,7 @@ pub fn plan(
         let (command, outputs) = effective_action(&ws.graph, task.package, &task.def);
         let excluded = output_globs
             .entry(task.package)
-            .or_insert_with(|| package_output_globs(ws, &package.name));
+            .or_insert_with(|| package_output_globs(ws, &package.name, &mut compiled_outputs));
 
         let mut definition = serde_json::to_value(&task.def).unwrap_or_default();
         if let serde_json::Value::Object(map) = &mut definition {
@@ -113,15 +114,24 @@ pub fn take_snapshot(ws: &Workspace) -> Result<Snapshot, EngineError> {
 }
 
 /// The outputs of every task the pipeline defines for a package: excluded
-/// from its default inputs whichever task is being hashed.
-fn package_output_globs(ws: &Workspace, package: &str) -> GlobSet {
-    let defs: Vec<TaskDef> = ws
+/// from its default inputs whichever task is being hashed. Most packages
+/// share the same patterns, so each distinct list is compiled once.
+fn package_output_globs(
+    ws: &Workspace,
+    package: &str,
+    compiled: &mut HashMap<Vec<String>, GlobSet>,
+) -> GlobSet {
+    let patterns: Vec<String> = ws
         .pipeline
         .task_names()
         .into_iter()
         .filter_map(|task| ws.pipeline.task_for(package, task))
+        .flat_map(|def| def.outputs)
         .collect();
-    inputs::output_globs(defs.iter().flat_map(|d| d.outputs.iter()))
+    compiled
+        .entry(patterns)
+        .or_insert_with_key(|patterns| inputs::output_globs(patterns.iter()))
+        .clone()
 }
 
 /// The command a task runs and the outputs it declares, with the built-in

@@ -100,6 +100,7 @@ impl TaskGraph {
         }
         let order = topological_order(&nodes).map_err(|cycle| EngineError::Cycle {
             cycle: cycle.iter().map(|&n| labels[n].clone()).collect(),
+            manifest: pipeline.root_manifest.clone(),
         })?;
         Ok(TaskGraph {
             nodes,
