@@ -33,6 +33,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Explain why a task will miss the cache: what changed since its last success
     Explain(ExplainArgs),
+    /// Print the packages changed since a base revision, and their dependents
+    Affected(AffectedArgs),
     /// Inspect and maintain the local cache
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -43,6 +45,9 @@ pub struct RunArgs {
     /// Tasks to run, e.g. `build test`
     #[arg(required = true)]
     pub tasks: Vec<String>,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 
     /// How many tasks run at once [default: number of cores]
     #[arg(long, value_name = "N")]
@@ -74,6 +79,51 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "",
           require_equals = true)]
     pub summarize: Option<String>,
+}
+
+/// Which packages a run covers (default: all).
+#[derive(Args, Debug, Default)]
+pub struct ScopeArgs {
+    /// Turborepo filter syntax: `name`, `name...`, `...name`, `./apps/*`,
+    /// `[origin/main]`, `!name`; repeat for a union
+    #[arg(long, short = 'F', value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    /// Only packages changed since --base (and the working tree), and their dependents
+    #[arg(long)]
+    pub affected: bool,
+
+    /// Base revision for --affected [default: $XTASK_BASE, $GITHUB_BASE_REF, or the
+    /// merge-base with the default branch]
+    #[arg(long, value_name = "REV", requires = "affected")]
+    pub base: Option<String>,
+
+    /// Head revision for --affected [default: HEAD, working tree included]
+    #[arg(long, value_name = "REV", requires = "affected")]
+    pub head: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AffectedArgs {
+    /// Base revision [default: $XTASK_BASE, $GITHUB_BASE_REF, or the merge-base
+    /// with the default branch]
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Head revision [default: HEAD, working tree included]
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = AffectedFormat::List)]
+    pub format: AffectedFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AffectedFormat {
+    /// One package name per line
+    List,
+    /// `{"base", "head", "packages": [{"name", "directory"}]}` for CI matrices
+    Json,
 }
 
 #[derive(Args, Debug)]

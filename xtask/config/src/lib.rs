@@ -106,6 +106,12 @@ pub struct TaskDef {
     pub pass_env: Vec<String>,
     pub cache: bool,
     pub persistent: bool,
+    /// Built-in cargo tasks: extra arguments for cargo (after the subcommand).
+    pub args: Vec<String>,
+    /// Built-in cargo tasks: the cargo profile (`build` defaults to release).
+    pub profile: Option<String>,
+    /// Built-in cargo tasks: features to enable.
+    pub features: Vec<String>,
 }
 
 /// Which environment variables a command sees.
@@ -176,6 +182,9 @@ impl Pipeline {
             pass_env: Vec::new(),
             cache: true,
             persistent: false,
+            args: Vec::new(),
+            profile: None,
+            features: Vec::new(),
         };
         for layer in [workspace, own].into_iter().flatten() {
             apply(&mut def, layer);
@@ -214,6 +223,15 @@ fn apply(def: &mut TaskDef, layer: &raw::RawTask) {
     }
     if let Some(persistent) = layer.persistent {
         def.persistent = persistent;
+    }
+    if let Some(args) = &layer.args {
+        def.args = args.clone();
+    }
+    if let Some(profile) = &layer.profile {
+        def.profile = Some(profile.clone());
+    }
+    if let Some(features) = &layer.features {
+        def.features = features.clone();
     }
 }
 

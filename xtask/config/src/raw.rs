@@ -90,4 +90,8 @@ pub(crate) struct RawTask {
     pub pass_env: Option<Vec<Spanned<String>>>,
     pub cache: Option<bool>,
     pub persistent: Option<bool>,
+    /// Built-in cargo tasks only: extra arguments, profile and features.
+    pub args: Option<Vec<String>>,
+    pub profile: Option<String>,
+    pub features: Option<Vec<String>>,
 }

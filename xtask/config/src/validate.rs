@@ -207,6 +207,16 @@ impl Checker<'_> {
                 "write the shell command to run, or remove the key".into(),
             ));
         }
+        let cargo_only = def.args.is_some() || def.profile.is_some() || def.features.is_some();
+        if cargo_only && (def.command.is_some() || crate::CargoKind::from_task_name(name).is_none())
+        {
+            return Err(source.error(
+                0..0,
+                key.to_string(),
+                "`args`, `profile` and `features` apply to the built-in cargo tasks only".into(),
+                "use them on build, check, lint or test without a `command`; put flags of a shell task in its command".into(),
+            ));
+        }
         for dep in def.depends_on.iter().flatten() {
             self.dependency(source, &format!("{key}.depends-on"), dep)?;
         }

@@ -224,6 +224,9 @@ mod tests {
             pass_env: pass_env.iter().map(|s| s.to_string()).collect(),
             cache: true,
             persistent: false,
+            args: vec![],
+            profile: None,
+            features: vec![],
         }
     }
 

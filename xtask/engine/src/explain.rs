@@ -48,6 +48,7 @@ pub fn diff(before: &KeyInputs, now: &KeyInputs) -> Vec<Change> {
     match (&before.cargo, &now.cargo) {
         (Some(b), Some(n)) => {
             diff_map("workspace crate", &b.closure, &n.closure, &mut changes);
+            diff_map("external crate", &b.external, &n.external, &mut changes);
             diff_map(
                 "cargo file",
                 &b.workspace_files,

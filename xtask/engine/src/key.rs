@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the meaning of any field changes: every key changes with it.
-const KEY_FORMAT: u32 = 1;
+const KEY_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -40,6 +40,9 @@ pub struct CargoInputs {
     /// Content digest of every workspace crate in the package's dependency
     /// closure, by name.
     pub closure: BTreeMap<String, String>,
+    /// The package's resolved external crates from Cargo.lock:
+    /// `name version` → `source checksum`.
+    pub external: BTreeMap<String, String>,
     /// Root files that configure compilation: Cargo.lock, toolchain and
     /// cargo config files, and the root manifest without our own metadata.
     pub workspace_files: BTreeMap<String, String>,

@@ -3,6 +3,8 @@
 //! running anything; [`execute`] runs a plan over a pool of workers and
 //! reports through an [`EventSink`]. Terminals are the reporter's business.
 
+mod batch;
+mod cargo_lock;
 mod env;
 pub mod events;
 mod exec;
@@ -14,9 +16,11 @@ mod output_state;
 mod outputs;
 mod plan;
 mod run;
+pub mod scope;
 pub mod summary;
 pub mod task_graph;
 mod workspace;
+mod workspace_files;
 
 use std::path::PathBuf;
 
@@ -28,6 +32,7 @@ pub use plan::{Plan, PlannedTask, plan, take_snapshot};
 pub use run::{RunOptions, error_chain, execute};
 pub use task_graph::{NodeIndex, TaskGraph};
 pub use workspace::{CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Workspace};
+pub use workspace_files::affected_by_workspace_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

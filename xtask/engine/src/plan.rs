@@ -11,6 +11,7 @@ use xtask_graph::{DepKind, PackageGraph, PackageIndex};
 use xtask_hash::{Snapshot, StatCache};
 
 use crate::EngineError;
+use crate::cargo_lock::Lock;
 use crate::env::Environment;
 use crate::inputs::{self, PackageFiles};
 use crate::key::{CargoInputs, KeyInputs};
@@ -146,47 +147,50 @@ fn effective_action(
         Action::Shell(command) => (Some(command.clone()), def.outputs.clone()),
         Action::Nothing => (None, def.outputs.clone()),
         Action::Cargo(kind) => {
-            let command = match kind {
-                CargoKind::Build => format!("cargo build --release --package {name}"),
-                CargoKind::Check => format!("cargo check --all-targets --package {name}"),
-                CargoKind::Lint => format!(
-                    "cargo fmt --check --package {name} && cargo clippy --all-targets --package {name} -- -D warnings"
-                ),
-                // nextest does not run doc tests; `cargo test --doc` does, for libraries.
-                CargoKind::Test if nextest_installed() && graph.packages[package].has_library => {
-                    format!(
-                        "cargo nextest run --no-tests=pass --package {name} && cargo test --doc --package {name}"
-                    )
-                }
-                CargoKind::Test if nextest_installed() => {
-                    format!("cargo nextest run --no-tests=pass --package {name}")
-                }
-                CargoKind::Test => format!("cargo test --package {name}"),
-            };
+            let mut command =
+                crate::batch::cargo_commands(graph, *kind, def, &[package]).join(" && ");
+            if *kind == CargoKind::Test {
+                // What runs the binaries `cargo test --no-run` built (see batch.rs).
+                command.push_str(&if nextest_installed() {
+                    format!(" && cargo nextest run --no-fail-fast --package {name}")
+                } else {
+                    format!(" && cargo test --no-fail-fast --package {name}")
+                });
+            }
             let mut outputs = def.outputs.clone();
             if *kind == CargoKind::Build && outputs.is_empty() {
-                outputs = release_binaries(graph, package);
+                outputs = built_binaries(graph, package, def.profile.as_deref());
             }
             (Some(command), outputs)
         }
     }
 }
 
-/// `$TURBO_ROOT$/target/release/<bin>` for each binary, when the target
-/// directory is inside the workspace (outputs must be).
-fn release_binaries(graph: &PackageGraph, package: PackageIndex) -> Vec<String> {
+/// `$TURBO_ROOT$/target/<profile dir>/<bin>` for each binary, when the
+/// target directory is inside the workspace (outputs must be).
+fn built_binaries(
+    graph: &PackageGraph,
+    package: PackageIndex,
+    profile: Option<&str>,
+) -> Vec<String> {
     let Ok(target) = graph.target_dir.strip_prefix(&graph.root) else {
         return Vec::new();
     };
     let target = target.to_string_lossy();
+    // Cargo's directory names for its built-in profiles.
+    let dir = match profile {
+        None | Some("release") | Some("bench") => "release",
+        Some("dev") | Some("test") => "debug",
+        Some(custom) => custom,
+    };
     graph.packages[package]
         .binaries
         .iter()
-        .map(|bin| format!("{ROOT_PREFIX}{target}/release/{bin}"))
+        .map(|bin| format!("{ROOT_PREFIX}{target}/{dir}/{bin}"))
         .collect()
 }
 
-fn nextest_installed() -> bool {
+pub(crate) fn nextest_installed() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     *FOUND.get_or_init(|| {
         std::env::var_os("PATH")
@@ -198,14 +202,27 @@ fn nextest_installed() -> bool {
 /// Workspace-wide inputs of cargo tasks, computed once per plan.
 struct CargoContext {
     workspace_files: BTreeMap<String, String>,
+    lock: Option<Lock>,
     rustc: String,
 }
 
 impl CargoContext {
     fn new(ws: &Workspace) -> CargoContext {
         let mut workspace_files = BTreeMap::new();
+        let lock = std::fs::read_to_string(ws.root.join("Cargo.lock"))
+            .ok()
+            .and_then(|text| Lock::parse(&text));
+        // With a readable lockfile each task hashes only its own closure of
+        // it; otherwise the whole file counts.
+        if lock.is_none()
+            && let Ok(bytes) = std::fs::read(ws.root.join("Cargo.lock"))
+        {
+            workspace_files.insert(
+                "Cargo.lock".to_string(),
+                blake3::hash(&bytes).to_hex().to_string(),
+            );
+        }
         for name in [
-            "Cargo.lock",
             "rust-toolchain",
             "rust-toolchain.toml",
             ".cargo/config.toml",
@@ -227,6 +244,7 @@ impl CargoContext {
             .unwrap_or_else(|_| "rustc not found".into());
         CargoContext {
             workspace_files,
+            lock,
             rustc,
         }
     }
@@ -253,8 +271,14 @@ impl CargoContext {
             closure.insert(name.clone(), files.digest(graph, dep));
             stack.extend(graph.dependencies_of(dep, &UPSTREAM_EDGES));
         }
+        let package_info = &graph.packages[package];
         CargoInputs {
             closure,
+            external: self
+                .lock
+                .as_ref()
+                .map(|lock| lock.external_closure(&package_info.name, &package_info.version))
+                .unwrap_or_default(),
             workspace_files: self.workspace_files.clone(),
             rustc: self.rustc.clone(),
         }

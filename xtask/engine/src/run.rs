@@ -7,8 +7,9 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use xtask_cache::{Artifact, Lookup, RestoreLimits};
-use xtask_config::TaskDef;
+use xtask_config::{Action, TaskDef};
 
+use crate::batch::{Batch, BatchOutput, Member};
 use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
@@ -263,15 +264,16 @@ struct Runner<'a> {
 impl Runner<'_> {
     fn work(&self, state: &Mutex<Schedule>, wake: &Condvar, priorities: &[usize]) {
         loop {
-            let node = {
+            let nodes = {
                 let mut schedule = state.lock().unwrap_or_else(|e| e.into_inner());
                 loop {
                     if self.children.is_cancelled() {
                         schedule.ready.clear();
                     }
                     if let Some((_, std::cmp::Reverse(node))) = schedule.ready.pop() {
-                        schedule.running += 1;
-                        break node;
+                        let nodes = self.batch_with(node, &mut schedule);
+                        schedule.running += nodes.len();
+                        break nodes;
                     }
                     if schedule.running == 0 {
                         wake.notify_all();
@@ -281,19 +283,129 @@ impl Runner<'_> {
                 }
             };
             let started = Instant::now();
-            let status = self.process(node);
+            let statuses = if self.is_batchable(nodes[0]) {
+                self.process_batch(&nodes)
+            } else {
+                vec![self.process(nodes[0])]
+            };
             let mut schedule = state.lock().unwrap_or_else(|e| e.into_inner());
-            schedule.durations[node] = started.elapsed();
-            schedule.running -= 1;
-            schedule.finish(
-                self.plan,
-                node,
-                status,
-                priorities,
-                self.options.continue_on_error,
-            );
+            for (&node, status) in nodes.iter().zip(statuses) {
+                schedule.durations[node] = started.elapsed();
+                schedule.running -= 1;
+                schedule.finish(
+                    self.plan,
+                    node,
+                    status,
+                    priorities,
+                    self.options.continue_on_error,
+                );
+            }
             wake.notify_all();
         }
+    }
+
+    /// Built-in cargo tasks that use the cache go through batches.
+    fn is_batchable(&self, node: NodeIndex) -> bool {
+        let def = &self.plan.graph.nodes[node].def;
+        matches!(def.action, Action::Cargo(_)) && !def.persistent
+    }
+
+    /// `node` plus every ready node that can share its cargo invocation: the
+    /// same built-in kind with the same args, profile and features.
+    fn batch_with(&self, node: NodeIndex, schedule: &mut Schedule) -> Vec<NodeIndex> {
+        let mut nodes = vec![node];
+        if !self.is_batchable(node) {
+            return nodes;
+        }
+        let def = &self.plan.graph.nodes[node].def;
+        let same = |other: NodeIndex| {
+            let o = &self.plan.graph.nodes[other].def;
+            self.is_batchable(other)
+                && o.action == def.action
+                && o.args == def.args
+                && o.profile == def.profile
+                && o.features == def.features
+        };
+        let ready = std::mem::take(&mut schedule.ready).into_vec();
+        let (joined, rest): (Vec<_>, Vec<_>) = ready
+            .into_iter()
+            .partition(|(_, std::cmp::Reverse(n))| same(*n));
+        schedule.ready = rest.into_iter().collect();
+        nodes.extend(joined.into_iter().map(|(_, std::cmp::Reverse(n))| n));
+        nodes
+    }
+
+    /// Restores what the cache has, then runs the rest as one cargo invocation.
+    fn process_batch(&self, nodes: &[NodeIndex]) -> Vec<TaskStatus> {
+        let mut statuses: Vec<Option<TaskStatus>> = vec![None; nodes.len()];
+        let mut missed = Vec::new();
+        for (i, &node) in nodes.iter().enumerate() {
+            let task = &self.plan.graph.nodes[node];
+            if self.children.is_cancelled() {
+                statuses[i] = Some(TaskStatus::Cancelled);
+            } else if task.def.cache
+                && !self.options.force
+                && let Some(status) = self.try_restore(node, &self.plan.tasks[node])
+            {
+                statuses[i] = Some(status);
+            } else {
+                missed.push(i);
+            }
+        }
+        if missed.is_empty() {
+            return statuses
+                .into_iter()
+                .map(|s| s.unwrap_or(TaskStatus::Cancelled))
+                .collect();
+        }
+        let first = &self.plan.graph.nodes[nodes[missed[0]]];
+        let Action::Cargo(kind) = first.def.action else {
+            unreachable!("only cargo tasks are batched")
+        };
+        for &i in &missed {
+            let node = nodes[i];
+            self.sink.event(Event::TaskStarted {
+                node,
+                label: self.plan.graph.label(node),
+                key: &self.plan.tasks[node].key,
+            });
+        }
+        let batch = Batch {
+            graph: &self.ws.graph,
+            kind,
+            def: &first.def,
+            members: missed
+                .iter()
+                .map(|&i| Member {
+                    node: nodes[i],
+                    package: self.plan.graph.nodes[nodes[i]].package,
+                })
+                .collect(),
+            env: self.env.for_command(
+                &first.def,
+                self.ws.pipeline.env_mode,
+                &self.ws.pipeline.global_env,
+            ),
+            nextest: crate::plan::nextest_installed(),
+        };
+        let started = Instant::now();
+        let results = batch.run(&self.ws.root, self.children, &LiveOutput { runner: self });
+        for (&i, result) in missed.iter().zip(results) {
+            let planned = &self.plan.tasks[result.node];
+            let task = &self.plan.graph.nodes[result.node];
+            if result.status == TaskStatus::Executed
+                && task.def.cache
+                && !self.options.no_cache_write
+            {
+                self.store(result.node, planned, &result.log, started.elapsed());
+            }
+            self.finished(result.node, planned, &result.status, started, &result.log);
+            statuses[i] = Some(result.status);
+        }
+        statuses
+            .into_iter()
+            .map(|s| s.unwrap_or(TaskStatus::Cancelled))
+            .collect()
     }
 
     fn process(&self, node: NodeIndex) -> TaskStatus {
@@ -484,6 +596,20 @@ impl Runner<'_> {
     fn remember(&self, label: &str, planned: &PlannedTask) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         history.record(label, &planned.key, &planned.inputs);
+    }
+}
+
+/// Streams a batch's attributed lines as the members' live output.
+struct LiveOutput<'r, 'a> {
+    runner: &'r Runner<'a>,
+}
+
+impl BatchOutput for LiveOutput<'_, '_> {
+    fn line(&self, node: NodeIndex, line: &[u8]) {
+        let label = self.runner.plan.graph.label(node);
+        self.runner
+            .sink
+            .event(Event::TaskOutput { node, label, line });
     }
 }
 

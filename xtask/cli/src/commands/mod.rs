@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod affected;
 mod cache;
 mod dry_run;
 mod explain;
@@ -12,7 +13,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use xtask_engine::Workspace;
 
-use crate::args::{Cli, Command};
+use xtask_engine::scope::{self, GitCli};
+
+use crate::args::{Cli, Command, ScopeArgs};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -24,11 +27,29 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(workspace()?, args),
         Command::Graph(args) => graph::graph(&workspace()?, &args),
         Command::Explain(args) => explain::explain(&workspace()?, &args),
+        Command::Affected(args) => affected::affected(&workspace()?, &args),
         Command::Cache(command) => cache::cache(&workspace()?, command),
     }
 }
 
-/// Every package of the workspace: the scope of a run until filters exist.
+/// Every package of the workspace.
 pub fn all_packages(ws: &Workspace) -> Vec<usize> {
     (0..ws.graph.packages.len()).collect()
+}
+
+/// The packages selected by `--filter` and `--affected` (both: the
+/// intersection), or all of them.
+pub fn scope(ws: &Workspace, args: &ScopeArgs) -> anyhow::Result<Vec<usize>> {
+    let git = GitCli::new(ws.root.clone());
+    let mut selected = if args.filter.is_empty() {
+        all_packages(ws)
+    } else {
+        scope::apply_filters(&ws.graph, &args.filter, &git)?
+    };
+    if args.affected {
+        let (base, head) = affected::revisions(&git, args.base.as_deref(), args.head.as_deref())?;
+        let changed = affected::packages(ws, &git, &base, &head)?;
+        selected.retain(|p| changed.contains(p));
+    }
+    Ok(selected)
 }

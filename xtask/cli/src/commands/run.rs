@@ -15,7 +15,7 @@ const AUTO_PRUNE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 pub fn run(ws: Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::capture();
-    let scope = super::all_packages(&ws);
+    let scope = super::scope(&ws, &args.scope)?;
     let plan = xtask_engine::plan(&ws, &args.tasks, &scope, &env)?;
 
     if let Some(format) = &args.dry_run {

@@ -1,0 +1,887 @@
+//! Which packages a run covers: Turborepo's `--filter` syntax ([`apply_filters`])
+//! and `--affected` ([`affected`], [`default_base`]).
+//!
+//! Both work on the [`PackageGraph`] alone and reach git only through the
+//! [`Git`] trait, so the selection rules are tested without repositories;
+//! [`GitCli`] is the real implementation.
+//!
+//! Rules shared by both:
+//! - Changes are measured from the merge-base of base and head, like a pull
+//!   request's diff: commits that landed on the base branch after the branch
+//!   point are not this branch's changes.
+//! - When head is `HEAD`, the working tree counts too (staged, unstaged and
+//!   untracked files git does not ignore), so a local run sees uncommitted edits.
+//! - A rename changes both its old and its new path.
+//! - Edges of every kind (normal, build, dev) are followed: a dev-dependent's
+//!   tests compile the dependency, so they are affected by it.
+//! - Anything git cannot answer is an error with a hint; in particular a shallow
+//!   clone that lacks the base never silently becomes a full (or empty) run.
+//!
+//! Results are sorted package indices without duplicates (index order is name
+//! order, since [`PackageGraph::packages`] is sorted by name).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use globset::{GlobBuilder, GlobMatcher};
+use xtask_graph::{PackageGraph, PackageIndex};
+
+/// What a user sees when a filter or a git question cannot be answered. Every
+/// message ends with a `hint:` line saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ScopeError {
+    #[error("`--filter {filter}`: {reason}\nhint: {FILTER_FORMS}")]
+    BadFilter { filter: String, reason: String },
+    #[error(
+        "`--filter {filter}`: no package is named `{name}`\nhint: {}",
+        did_you_mean(suggestions)
+    )]
+    UnknownPackage {
+        filter: String,
+        name: String,
+        suggestions: Vec<String>,
+    },
+    #[error(
+        "`--filter {filter}`: no package name matches `{pattern}`\nhint: `*` matches any run of characters, `?` one; `cargo xtask graph` lists the workspace's packages"
+    )]
+    NoPackageMatches { filter: String, pattern: String },
+    #[error(
+        "`--filter {filter}`: no package lives in a directory matching `{dir}`\nhint: {}",
+        in_directories(suggestions)
+    )]
+    NoPackageInDirectory {
+        filter: String,
+        dir: String,
+        suggestions: Vec<String>,
+    },
+    #[error("failed to run `{command}`\nhint: is git installed and on PATH?")]
+    GitSpawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed: {stderr}\nhint: run it yourself in the workspace root to see why")]
+    GitFailed { command: String, stderr: String },
+    #[error(
+        "{root} is not in a git repository, so changed files cannot be computed\nhint: run `git init` and commit, or select packages by name or directory instead of by changes"
+    )]
+    NotARepository { root: PathBuf },
+    #[error(
+        "git ref `{reference}` does not exist\nhint: check the name (`git branch -a` lists branches); if it lives on a remote, fetch it first (`git fetch origin <branch>`)"
+    )]
+    UnknownRef { reference: String },
+    #[error(
+        "`{base}` and `{head}` have no common ancestor, so there is no branch point to compare with\nhint: pass a base that is in the history of `{head}`"
+    )]
+    NoMergeBase { base: String, head: String },
+    #[error(
+        "this is a shallow clone and {reference} is not in its history, so the changed files cannot be computed (refusing to guess: that would run everything or nothing)\nhint: fetch the full history: `fetch-depth: 0` in actions/checkout, or `git fetch --unshallow` (and `git fetch origin <base-branch>` if the base branch was not cloned)"
+    )]
+    ShallowClone { reference: String },
+    #[error(
+        "cannot find the default branch to compare with: none of {tried} exists\nhint: pass `--base <ref>` or set XTASK_BASE (on GitHub Actions pull requests GITHUB_BASE_REF is used)"
+    )]
+    NoDefaultBranch { tried: String },
+}
+
+/// The forms a filter may take, for every syntax error's hint.
+const FILTER_FORMS: &str = "a filter is one of `name` (globs like `xtask-*` allowed), `name...` (with its dependencies), `...name` (with its dependents), `name^...` / `...^name` (the same without name itself), `./dir/*` or `{./dir/*}` (by directory, from the workspace root), `[ref]` or `[from...to]` (changed in git), combinations such as `...[origin/main]`, `name{./dir}[ref]` or `name...[ref]` (name when it or a dependency changed), and `!` in front of any of them to exclude";
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    let listing = "`cargo xtask graph` lists the workspace's packages";
+    match suggestions {
+        [] => listing.to_string(),
+        [one] => format!("did you mean `{one}`? ({listing})"),
+        [init @ .., last] => format!(
+            "did you mean {} or `{last}`? ({listing})",
+            init.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn in_directories(suggestions: &[String]) -> String {
+    let rule = "directories are matched against whole package directories relative to the workspace root (`./apps/*`, `./apps/**`, `.` for a root package)";
+    if suggestions.is_empty() {
+        rule.to_string()
+    } else {
+        format!("{rule}; did you mean `./{}`?", suggestions.join("` or `./"))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Git
+
+/// The git questions scoping needs. Refs are anything `git rev-parse`
+/// understands; paths are workspace-relative with `/` separators.
+pub trait Git {
+    /// Files that differ between `base` and `head` (both commits; no merge-base
+    /// is taken here), plus the working tree's staged, unstaged and untracked
+    /// (not ignored) files when `head` is `HEAD`. A rename yields both paths.
+    fn changed_files(&self, base: &str, head: &str) -> Result<Vec<String>, ScopeError>;
+    /// The best common ancestor of `a` and `b`, as a commit id.
+    fn merge_base(&self, a: &str, b: &str) -> Result<String, ScopeError>;
+    /// True when `r` names a commit in this repository.
+    fn ref_exists(&self, r: &str) -> bool;
+    /// True when the repository's history is truncated (`git clone --depth`).
+    fn is_shallow(&self) -> bool;
+    /// The remote's default branch (`origin/HEAD`'s target, e.g. `origin/main`).
+    fn default_branch(&self) -> Option<String>;
+}
+
+/// [`Git`] through the `git` binary, run in the workspace root.
+#[derive(Debug, Clone)]
+pub struct GitCli {
+    /// The workspace root; paths are reported relative to it (it may be a
+    /// subdirectory of the repository, whose other files are then ignored).
+    pub root: PathBuf,
+}
+
+impl GitCli {
+    pub fn new(root: impl Into<PathBuf>) -> GitCli {
+        GitCli { root: root.into() }
+    }
+
+    fn output(&self, args: &[&str]) -> Result<Output, ScopeError> {
+        Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            // English messages, so the "not a git repository" check below holds.
+            .env("LC_ALL", "C")
+            .output()
+            .map_err(|source| ScopeError::GitSpawn {
+                command: command_line(args),
+                source,
+            })
+    }
+
+    /// Runs git and returns its stdout, or an error naming the command.
+    fn stdout(&self, args: &[&str]) -> Result<String, ScopeError> {
+        let output = self.output(args)?;
+        if output.status.success() {
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+        }
+        Err(self.failure(args, &output))
+    }
+
+    fn failure(&self, args: &[&str], output: &Output) -> ScopeError {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        if stderr.contains("not a git repository") {
+            ScopeError::NotARepository {
+                root: self.root.clone(),
+            }
+        } else {
+            ScopeError::GitFailed {
+                command: command_line(args),
+                stderr,
+            }
+        }
+    }
+}
+
+fn command_line(args: &[&str]) -> String {
+    format!("git {}", args.join(" "))
+}
+
+/// Splits git's `-z` output into paths.
+fn nul_separated(out: &str) -> impl Iterator<Item = String> + '_ {
+    out.split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+}
+
+/// A ref starting with `-` would be read as an option by git.
+fn safe_ref(r: &str) -> bool {
+    !r.is_empty() && !r.starts_with('-')
+}
+
+impl Git for GitCli {
+    fn changed_files(&self, base: &str, head: &str) -> Result<Vec<String>, ScopeError> {
+        for r in [base, head] {
+            if !safe_ref(r) {
+                return Err(ScopeError::UnknownRef {
+                    reference: r.to_string(),
+                });
+            }
+        }
+        // --no-renames: a rename is a deletion plus an addition, so both paths
+        // count. --relative: paths relative to the workspace root, and changes
+        // outside it (when the workspace is a subdirectory) left out. -z: no
+        // quoting of unusual file names.
+        let mut args = vec![
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--relative",
+            base,
+        ];
+        let with_working_tree = head == "HEAD";
+        if !with_working_tree {
+            args.push(head);
+        }
+        args.push("--");
+        // Without a head commit, `git diff <base>` compares with the working
+        // tree, which covers committed, staged and unstaged changes at once.
+        let mut files: BTreeSet<String> = nul_separated(&self.stdout(&args)?).collect();
+        if with_working_tree {
+            // Untracked files are in no diff; list the ones git does not ignore
+            // (ls-files is relative to, and limited to, the current directory).
+            let untracked = self.stdout(&["ls-files", "-z", "--others", "--exclude-standard"])?;
+            files.extend(nul_separated(&untracked));
+        }
+        Ok(files.into_iter().collect())
+    }
+
+    fn merge_base(&self, a: &str, b: &str) -> Result<String, ScopeError> {
+        for r in [a, b] {
+            if !safe_ref(r) {
+                return Err(ScopeError::UnknownRef {
+                    reference: r.to_string(),
+                });
+            }
+        }
+        let args = ["merge-base", a, b];
+        let output = self.output(&args)?;
+        if output.status.success() {
+            return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string());
+        }
+        // Exit status 1 without a message is git's "no common ancestor".
+        if output.status.code() == Some(1) && output.stderr.is_empty() {
+            return Err(ScopeError::NoMergeBase {
+                base: a.to_string(),
+                head: b.to_string(),
+            });
+        }
+        Err(self.failure(&args, &output))
+    }
+
+    fn ref_exists(&self, r: &str) -> bool {
+        safe_ref(r)
+            && self
+                .output(&[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{r}^{{commit}}"),
+                ])
+                .is_ok_and(|o| o.status.success())
+    }
+
+    fn is_shallow(&self) -> bool {
+        self.stdout(&["rev-parse", "--is-shallow-repository"])
+            .is_ok_and(|out| out.trim() == "true")
+    }
+
+    fn default_branch(&self) -> Option<String> {
+        let out = self
+            .stdout(&[
+                "symbolic-ref",
+                "--quiet",
+                "--short",
+                "refs/remotes/origin/HEAD",
+            ])
+            .ok()?;
+        let branch = out.trim();
+        (!branch.is_empty()).then(|| branch.to_string())
+    }
+}
+
+/// Files changed on `head` since it branched from `base` (see [`Git::changed_files`]),
+/// with git's failures turned into errors that say why: a missing ref, or a
+/// shallow clone whose history does not reach the branch point.
+fn changed_since(git: &dyn Git, base: &str, head: &str) -> Result<Vec<String>, ScopeError> {
+    let merge_base = match git.merge_base(base, head) {
+        Ok(commit) => commit,
+        Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => {
+            return Err(e);
+        }
+        // Only on failure do we spend git calls on finding out why.
+        Err(e) => return Err(explain_missing(git, &[base, head]).unwrap_or(e)),
+    };
+    git.changed_files(&merge_base, head)
+}
+
+/// Why a merge-base could not be found, when the reason is a missing ref or a
+/// truncated history: in a shallow clone both look the same to git.
+fn explain_missing(git: &dyn Git, refs: &[&str]) -> Option<ScopeError> {
+    let shallow = git.is_shallow();
+    if let Some(missing) = refs.iter().find(|r| !git.ref_exists(r)) {
+        return Some(if shallow {
+            ScopeError::ShallowClone {
+                reference: format!("`{missing}`"),
+            }
+        } else {
+            ScopeError::UnknownRef {
+                reference: missing.to_string(),
+            }
+        });
+    }
+    // Both commits exist but their common ancestor was cut off by --depth.
+    shallow.then(|| ScopeError::ShallowClone {
+        reference: format!("the common ancestor of `{}` and `{}`", refs[0], refs[1]),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// --affected
+
+/// `--affected`: the packages owning a file changed between `base` and `head`
+/// (plus the working tree when `head` is `HEAD`), and everything that depends
+/// on them along edges of every kind.
+///
+/// `special` claims changed files whose effect the caller knows better than
+/// directory ownership: `Cargo.lock` (only the packages whose resolved closure
+/// changed), `rust-toolchain(.toml)`, `.cargo/config(.toml)`, the root
+/// `Cargo.toml`. It is asked first, for every file: with a root package every
+/// file has an owner, yet `Cargo.lock` must still be attributed precisely. A
+/// file it does not claim affects its owning package; a file outside every
+/// package affects nothing (it is no package's input).
+pub fn affected(
+    graph: &PackageGraph,
+    base: &str,
+    head: &str,
+    git: &dyn Git,
+    special: &dyn Fn(&str) -> Option<Vec<PackageIndex>>,
+) -> Result<Vec<PackageIndex>, ScopeError> {
+    let files = changed_since(git, base, head)?;
+    let mut changed = BTreeSet::new();
+    for file in &files {
+        match special(file) {
+            Some(packages) => changed.extend(packages),
+            None => changed.extend(graph.owner_of(file)),
+        }
+    }
+    let edges = Edges::new(graph);
+    let mut out = changed.clone();
+    for &package in &changed {
+        out.extend(edges.dependents(package));
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The base `--affected` compares with when `--base` is not given:
+/// `$XTASK_BASE`, else `origin/$GITHUB_BASE_REF` (set on GitHub Actions pull
+/// requests), else the merge-base of `HEAD` with the default branch
+/// (`origin/HEAD`'s target, else `main`, `origin/main`, `master`,
+/// `origin/master`, the first that exists). The head defaults to `HEAD`.
+pub fn default_base(
+    git: &dyn Git,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ScopeError> {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(base) = set("XTASK_BASE") {
+        return Ok(base.trim().to_string());
+    }
+    if let Some(branch) = set("GITHUB_BASE_REF") {
+        // Actions checks out the merge commit; the base branch is on `origin`.
+        return Ok(format!("origin/{}", branch.trim()));
+    }
+    let candidates: Vec<String> = git
+        .default_branch()
+        .into_iter()
+        .chain(
+            ["main", "origin/main", "master", "origin/master"]
+                .into_iter()
+                .map(str::to_string),
+        )
+        .collect();
+    let Some(branch) = candidates.iter().find(|c| git.ref_exists(c)) else {
+        let tried = candidates
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A single-branch shallow clone (actions/checkout's default) has no
+        // other branch at all: say so rather than "no default branch".
+        return Err(if git.is_shallow() {
+            ScopeError::ShallowClone {
+                reference: format!("the default branch (tried {tried})"),
+            }
+        } else {
+            ScopeError::NoDefaultBranch { tried }
+        });
+    };
+    match git.merge_base("HEAD", branch) {
+        Ok(commit) => Ok(commit),
+        Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => Err(e),
+        Err(e) => Err(explain_missing(git, &["HEAD", branch]).unwrap_or(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// --filter
+
+/// Turborepo's `--filter` syntax. Several filters are a union; `!` filters are
+/// then subtracted (with only `!` filters, from every package). No filters
+/// select every package.
+///
+/// Forms (`FILTER_FORMS` is the one-line summary that error hints show):
+/// - `api` — by name; `xtask-*` — by name glob (`*`, `?`).
+/// - `api...` — with its dependencies; `api^...` — its dependencies only.
+/// - `...core` — with its dependents; `...^core` — its dependents only.
+/// - `...core...` — with dependents, dependencies, and the dependents'
+///   dependencies (everything needed to build what uses it).
+/// - `./apps/*` or `{./apps/*}` — packages whose directory matches the glob,
+///   relative to the workspace root (`.` is a package at the root).
+/// - `[origin/main]` — packages with files changed since the merge-base with
+///   that ref (working tree included); `[a...b]` — changed between a and b.
+/// - Combinations: `...[origin/main]` (changed and their dependents),
+///   `[HEAD^1]...`, `api{./apps/*}[main]` (all parts must match),
+///   `api...[main]` (api when it or one of its dependencies changed).
+/// - `!` before any form excludes what it selects.
+///
+/// A name without wildcards that matches no package, or a name glob or
+/// directory that matches none, is an error (with suggestions): a typo must not
+/// silently select nothing. A git range that changed nothing selects nothing.
+pub fn apply_filters(
+    graph: &PackageGraph,
+    filters: &[String],
+    git: &dyn Git,
+) -> Result<Vec<PackageIndex>, ScopeError> {
+    // Parse everything first: a syntax error in the last filter should not
+    // cost a git call for the first.
+    let selectors = filters
+        .iter()
+        .map(|f| Selector::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let resolver = Resolver {
+        graph,
+        git,
+        edges: Edges::new(graph),
+        changes: RefCell::new(HashMap::new()),
+    };
+    let (excludes, includes): (Vec<_>, Vec<_>) = selectors.iter().partition(|s| s.exclude);
+    let mut selected = BTreeSet::new();
+    if includes.is_empty() {
+        selected.extend(0..graph.packages.len());
+    }
+    for selector in includes {
+        selected.extend(resolver.select(selector)?);
+    }
+    for selector in excludes {
+        for package in resolver.select(selector)? {
+            selected.remove(&package);
+        }
+    }
+    Ok(selected.into_iter().collect())
+}
+
+/// One parsed filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Selector {
+    raw: String,
+    /// `!…`: subtract instead of add.
+    exclude: bool,
+    /// `…...`: add the matched packages' dependencies.
+    with_dependencies: bool,
+    /// `...…`: add the matched packages' dependents.
+    with_dependents: bool,
+    /// `^` next to `...`: leave the matched packages themselves out.
+    exclude_self: bool,
+    /// A package name, possibly with `*` / `?`.
+    name: Option<String>,
+    /// A directory glob, normalised: relative, `/`-separated, `""` = root.
+    dir: Option<String>,
+    /// `[base]` or `[base...head]`.
+    range: Option<GitRange>,
+    /// `name...[ref]`: name matches when it or a dependency changed.
+    match_dependencies: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GitRange {
+    base: String,
+    head: String,
+}
+
+impl Selector {
+    /// Parses the way Turborepo does: `!`, then the `...`/`^` wrappers, then
+    /// either a path (`./…`) or `name{dir}...[range]` with every part optional.
+    fn parse(raw: &str) -> Result<Selector, ScopeError> {
+        let bad = |reason: &str| ScopeError::BadFilter {
+            filter: raw.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut s = Selector {
+            raw: raw.to_string(),
+            ..Selector::default()
+        };
+        let mut rest = raw.trim();
+        if let Some(r) = rest.strip_prefix('!') {
+            s.exclude = true;
+            rest = r;
+        }
+        if let Some(r) = rest.strip_suffix("...") {
+            s.with_dependencies = true;
+            rest = r;
+            if let Some(r) = rest.strip_suffix('^') {
+                s.exclude_self = true;
+                rest = r;
+            }
+        }
+        if let Some(r) = rest.strip_prefix("...") {
+            s.with_dependents = true;
+            rest = r;
+            if let Some(r) = rest.strip_prefix('^') {
+                s.exclude_self = true;
+                rest = r;
+            }
+        }
+        if rest.is_empty() {
+            return Err(bad("it names no package, directory or git range"));
+        }
+        // A path is the whole selector: `./apps/*[main]` would be ambiguous,
+        // so combinations use braces (`{./apps/*}[main]`), as in Turborepo.
+        if rest == "." || rest == ".." || rest.starts_with("./") || rest.starts_with("../") {
+            s.dir = Some(normalize_dir(rest).map_err(|reason| bad(&reason))?);
+            return Ok(s);
+        }
+        if let Some(inner) = rest.strip_suffix(']') {
+            let open = inner
+                .rfind('[')
+                .ok_or_else(|| bad("`]` without a matching `[`"))?;
+            s.range = Some(parse_range(&inner[open + 1..]).map_err(|reason| bad(&reason))?);
+            rest = &inner[..open];
+            if let Some(r) = rest.strip_suffix("...") {
+                s.match_dependencies = true;
+                rest = r;
+            }
+        }
+        if let Some(inner) = rest.strip_suffix('}') {
+            let open = inner
+                .rfind('{')
+                .ok_or_else(|| bad("`}` without a matching `{`"))?;
+            let dir = &inner[open + 1..];
+            if dir.trim().is_empty() {
+                return Err(bad("`{}` names no directory"));
+            }
+            s.dir = Some(normalize_dir(dir).map_err(|reason| bad(&reason))?);
+            rest = &inner[..open];
+        }
+        if !rest.is_empty() {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "-_*?".contains(c);
+            if !rest.chars().all(allowed) {
+                return Err(bad(&format!(
+                    "`{rest}` is not a package name (names use letters, digits, `-` and `_`, plus the wildcards `*` and `?`)"
+                )));
+            }
+            s.name = Some(rest.to_string());
+        }
+        if s.match_dependencies && s.name.is_none() && s.dir.is_none() {
+            return Err(bad(
+                "`...[ref]` needs a name or `{dir}` before it (for changed packages and their dependents write `...` first: `...[ref]`)",
+            ));
+        }
+        if s.name.is_none() && s.dir.is_none() && s.range.is_none() {
+            return Err(bad("it names no package, directory or git range"));
+        }
+        Ok(s)
+    }
+}
+
+/// `./apps/*` → `apps/*`; `.` → `` (the root). Filters are relative to the
+/// workspace root, so `..` could only point outside the workspace.
+fn normalize_dir(dir: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for part in dir.trim().split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                return Err(format!(
+                    "`{dir}` leaves the workspace (directories are relative to the workspace root)"
+                ));
+            }
+            part => parts.push(part),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+fn parse_range(range: &str) -> Result<GitRange, String> {
+    let (base, head) = match range.split_once("...") {
+        Some((base, head)) => (base.trim(), head.trim()),
+        None => (range.trim(), "HEAD"),
+    };
+    if base.is_empty() || head.is_empty() {
+        return Err("a git range is `[ref]` or `[from...to]`, with non-empty refs".to_string());
+    }
+    if base.starts_with('-') || head.starts_with('-') {
+        return Err("a git ref cannot start with `-`".to_string());
+    }
+    Ok(GitRange {
+        base: base.to_string(),
+        head: head.to_string(),
+    })
+}
+
+/// Forward and reverse edges of the package graph, all kinds.
+struct Edges {
+    dependencies: Vec<Vec<PackageIndex>>,
+    dependents: Vec<Vec<PackageIndex>>,
+}
+
+impl Edges {
+    fn new(graph: &PackageGraph) -> Edges {
+        let n = graph.packages.len();
+        let mut dependents = vec![Vec::new(); n];
+        let mut dependencies = vec![Vec::new(); n];
+        for (from, package) in graph.packages.iter().enumerate() {
+            for dep in &package.dependencies {
+                dependencies[from].push(dep.package);
+                dependents[dep.package].push(from);
+            }
+        }
+        Edges {
+            dependencies,
+            dependents,
+        }
+    }
+
+    /// Transitive dependencies of `start`, without `start` itself (even when a
+    /// dev-dependency cycle leads back to it).
+    fn dependencies(&self, start: PackageIndex) -> BTreeSet<PackageIndex> {
+        closure(&self.dependencies, start)
+    }
+
+    /// Transitive dependents of `start`, without `start` itself.
+    fn dependents(&self, start: PackageIndex) -> BTreeSet<PackageIndex> {
+        closure(&self.dependents, start)
+    }
+}
+
+fn closure(adjacency: &[Vec<PackageIndex>], start: PackageIndex) -> BTreeSet<PackageIndex> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![start];
+    while let Some(node) = stack.pop() {
+        for &next in &adjacency[node] {
+            if next != start && seen.insert(next) {
+                stack.push(next);
+            }
+        }
+    }
+    seen
+}
+
+/// Resolves selectors against one graph, asking git at most once per range.
+struct Resolver<'a> {
+    graph: &'a PackageGraph,
+    git: &'a dyn Git,
+    edges: Edges,
+    changes: RefCell<HashMap<GitRange, BTreeSet<PackageIndex>>>,
+}
+
+impl Resolver<'_> {
+    /// The packages one selector adds (or, for `!`, removes).
+    fn select(&self, s: &Selector) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+        let matched = self.matched(s)?;
+        if !s.with_dependencies && !s.with_dependents {
+            return Ok(matched);
+        }
+        let mut out = BTreeSet::new();
+        for &package in &matched {
+            if !s.exclude_self {
+                out.insert(package);
+            }
+            if s.with_dependencies {
+                out.extend(self.edges.dependencies(package));
+            }
+            if s.with_dependents {
+                for dependent in self.edges.dependents(package) {
+                    out.insert(dependent);
+                    // `...x...`: what x's dependents need to build, too.
+                    if s.with_dependencies {
+                        out.extend(self.edges.dependencies(dependent));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The packages the selector's core (name, directory, range) matches,
+    /// before `...` expansion. Every given part must match.
+    fn matched(&self, s: &Selector) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+        let mut matched: BTreeSet<PackageIndex> = (0..self.graph.packages.len()).collect();
+        // Name and directory first: a typo is reported without touching git.
+        if let Some(name) = &s.name {
+            let by_name = self.by_name(s, name)?;
+            matched.retain(|p| by_name.contains(p));
+        }
+        if let Some(dir) = &s.dir {
+            let by_dir = self.by_dir(s, dir)?;
+            matched.retain(|p| by_dir.contains(p));
+        }
+        if let Some(range) = &s.range {
+            let changed = self.changed(range)?;
+            if s.match_dependencies {
+                matched.retain(|&p| {
+                    (!s.exclude_self && changed.contains(&p))
+                        || self
+                            .edges
+                            .dependencies(p)
+                            .iter()
+                            .any(|d| changed.contains(d))
+                });
+            } else {
+                matched.retain(|p| changed.contains(p));
+            }
+        }
+        Ok(matched)
+    }
+
+    fn by_name(&self, s: &Selector, name: &str) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+        let names = self.graph.packages.iter().map(|p| p.name.as_str());
+        if !name.contains(['*', '?']) {
+            return match self.graph.find(name) {
+                Some(index) => Ok(BTreeSet::from([index])),
+                None => Err(ScopeError::UnknownPackage {
+                    filter: s.raw.clone(),
+                    name: name.to_string(),
+                    suggestions: suggest(name, names),
+                }),
+            };
+        }
+        let matcher = glob(name).map_err(|reason| ScopeError::BadFilter {
+            filter: s.raw.clone(),
+            reason,
+        })?;
+        let found: BTreeSet<PackageIndex> = names
+            .enumerate()
+            .filter(|(_, n)| matcher.is_match(n))
+            .map(|(i, _)| i)
+            .collect();
+        if found.is_empty() {
+            return Err(ScopeError::NoPackageMatches {
+                filter: s.raw.clone(),
+                pattern: name.to_string(),
+            });
+        }
+        Ok(found)
+    }
+
+    fn by_dir(&self, s: &Selector, dir: &str) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+        let dirs = self.graph.packages.iter().map(|p| p.dir.as_str());
+        let found: BTreeSet<PackageIndex> = if dir.is_empty() {
+            // `.`: a package at the workspace root (globs cannot say "empty").
+            dirs.enumerate()
+                .filter(|(_, d)| d.is_empty())
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            let matcher = glob(dir).map_err(|reason| ScopeError::BadFilter {
+                filter: s.raw.clone(),
+                reason,
+            })?;
+            dirs.enumerate()
+                .filter(|(_, d)| matcher.is_match(d))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if found.is_empty() {
+            let candidates = self.graph.packages.iter().map(|p| p.dir.as_str());
+            return Err(ScopeError::NoPackageInDirectory {
+                filter: s.raw.clone(),
+                dir: if dir.is_empty() {
+                    ".".to_string()
+                } else {
+                    format!("./{dir}")
+                },
+                suggestions: suggest_dir(dir, candidates.filter(|d| !d.is_empty())),
+            });
+        }
+        Ok(found)
+    }
+
+    /// Packages owning a file changed in `range`, computed once per range.
+    fn changed(&self, range: &GitRange) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+        if let Some(known) = self.changes.borrow().get(range) {
+            return Ok(known.clone());
+        }
+        let files = changed_since(self.git, &range.base, &range.head)?;
+        let owners: BTreeSet<PackageIndex> = files
+            .iter()
+            .filter_map(|f| self.graph.owner_of(f))
+            .collect();
+        self.changes
+            .borrow_mut()
+            .insert(range.clone(), owners.clone());
+        Ok(owners)
+    }
+}
+
+/// A glob where `*` stays within one path component (`apps/*` is not
+/// `apps/x/y`; `**` crosses components). Package names have no `/`.
+fn glob(pattern: &str) -> Result<GlobMatcher, String> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("`{pattern}` is not a valid glob: {e}"))
+}
+
+/// Up to three names close to a misspelled `wrong`, closest first: within a
+/// third of the length, so `utl` finds `util` but `web` does not find `api`.
+fn suggest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    suggest_within(wrong, candidates, |len| (len / 3).max(1))
+}
+
+/// Directories are long and share prefixes (`packages/`), so a third of the
+/// length would suggest unrelated siblings: allow two edits at most.
+fn suggest_dir<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    suggest_within(wrong, candidates, |len| (len / 3).clamp(1, 2))
+}
+
+fn suggest_within<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max_distance: impl Fn(usize) -> usize,
+) -> Vec<String> {
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| (edit_distance(wrong, c), c))
+        .filter(|(d, c)| *d <= max_distance(c.len().max(wrong.len())))
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect()
+}
+
+/// Edit distance where swapping two neighbours counts as one edit (the most
+/// common typo: `xtsak`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod git_tests;
+#[cfg(test)]
+mod tests;
