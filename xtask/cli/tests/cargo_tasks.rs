@@ -223,3 +223,113 @@ fn a_compile_error_fails_the_package_and_its_dependents_not_the_others() {
         "{out}"
     );
 }
+
+/// task id → key, from a dry run (nothing is compiled).
+fn keys(fx: &Fixture, task: &str, env: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut command = fx.command(&["run", task, "--dry-run=json"]);
+    command.env_remove("RUSTFLAGS");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["task-id"].as_str().unwrap().to_string(),
+                t["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    before
+        .iter()
+        .filter(|(id, key)| after.get(*id) != Some(key))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+const LOCKED: &str = r#"version = 4
+
+[[package]]
+name = "good"
+version = "0.1.0"
+dependencies = ["itoa"]
+
+[[package]]
+name = "tool"
+version = "0.1.0"
+dependencies = ["good"]
+
+[[package]]
+name = "unused"
+version = "0.1.0"
+dependencies = ["memchr"]
+
+[[package]]
+name = "itoa"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "aa"
+
+[[package]]
+name = "memchr"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "bb"
+"#;
+
+#[test]
+fn precise_keys_for_cargo_tasks() {
+    let fx = Fixture::new(&format!("{MIXED}--- Cargo.lock\n{LOCKED}"));
+    let base = keys(&fx, "build", &[]);
+    assert_eq!(base, keys(&fx, "build", &[]), "keys are stable");
+
+    // A lockfile bump reaches the packages whose closure holds the crate.
+    fx.write(
+        "Cargo.lock",
+        &LOCKED.replace("checksum = \"aa\"", "checksum = \"ab\""),
+    );
+    assert_eq!(
+        changed(&base, &keys(&fx, "build", &[])),
+        ["good#build", "tool#build"]
+    );
+    fx.write("Cargo.lock", LOCKED);
+
+    // RUSTFLAGS changes how everything compiles.
+    assert_eq!(
+        changed(
+            &base,
+            &keys(&fx, "build", &[("RUSTFLAGS", "-Cdebuginfo=0")])
+        )
+        .len(),
+        3
+    );
+
+    // So does the toolchain file.
+    fx.write("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n");
+    assert_eq!(changed(&base, &keys(&fx, "build", &[])).len(), 3);
+    std::fs::remove_file(fx.path("rust-toolchain.toml")).unwrap();
+
+    // A feature set on one package's build misses that build only.
+    let manifest = fx.read("crates/tool/Cargo.toml")
+        + "[features]\nfast = []\n[package.metadata.xtask.tasks.build]\nfeatures = [\"fast\"]\n";
+    fx.write("crates/tool/Cargo.toml", &manifest);
+    assert_eq!(changed(&base, &keys(&fx, "build", &[])), ["tool#build"]);
+
+    // A task definition in the root manifest does not change cargo keys.
+    let root =
+        fx.read("Cargo.toml") + "[workspace.metadata.xtask.tasks.docs]\ncommand = \"true\"\n";
+    fx.write("Cargo.toml", &root);
+    assert_eq!(changed(&base, &keys(&fx, "build", &[])), ["tool#build"]);
+    // Workspace lints do.
+    let root = fx.read("Cargo.toml") + "[workspace.lints.rust]\nunsafe_code = \"deny\"\n";
+    fx.write("Cargo.toml", &root);
+    assert_eq!(changed(&base, &keys(&fx, "build", &[])).len(), 3);
+}
