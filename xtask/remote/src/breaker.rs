@@ -50,7 +50,7 @@ mod tests {
         assert!(!breaker.failure(FailureKind::Server));
         breaker.success();
         assert!(!breaker.failure(FailureKind::Server));
-        assert!(!breaker.failure(FailureKind::Corrupt), "a bad artifact is not the remote's health");
+        assert!(!breaker.failure(FailureKind::TooLarge), "says nothing about the remote");
         assert!(!breaker.failure(FailureKind::Server));
         assert!(breaker.failure(FailureKind::Unreachable));
         assert!(breaker.is_open());

@@ -71,13 +71,12 @@ impl FailureKind {
         matches!(self, FailureKind::Auth | FailureKind::Rejected)
     }
 
-    /// Whether this kind says something about the remote's health (and so feeds the
-    /// breaker). A bad artifact is the artifact's problem, not the connection's.
+    /// Whether this kind feeds the breaker. Damaged or badly signed artifacts do:
+    /// one is a bad artifact, several in a row are a broken path (a mangling
+    /// proxy, a wrong key) that would cost a full download per task. An
+    /// oversized artifact says nothing about the remote.
     pub(crate) fn counts_for_breaker(self) -> bool {
-        !matches!(
-            self,
-            FailureKind::BadSignature | FailureKind::TooLarge | FailureKind::Corrupt
-        )
+        self != FailureKind::TooLarge
     }
 
     fn hint(self) -> &'static str {

@@ -187,9 +187,13 @@ impl Remote {
             match inner.backend.get(namespace, key, inner.max_artifact_size) {
                 Ok(None) => inner.breaker.success(),
                 Ok(Some(fetched)) => {
-                    inner.breaker.success();
+                    // Success only once the bytes check out: a path that mangles
+                    // every artifact must trip the breaker too.
                     return match inner.check(namespace, key, &fetched) {
-                        Ok(()) => Some(fetched.bytes),
+                        Ok(()) => {
+                            inner.breaker.success();
+                            Some(fetched.bytes)
+                        }
                         Err(failure) => {
                             inner.record(Topic::Fetch(failure.kind), "fetch", key, &failure);
                             None

@@ -367,6 +367,10 @@ fn force_close(message: &[u8]) -> Vec<u8> {
 
 fn serve(mut client: TcpStream, upstream: u16, fault: Fault) -> std::io::Result<()> {
     let request = read_request(&mut client)?;
+    if std::env::var_os("XTASK_TEST_PROXY_DEBUG").is_some() {
+        let head = find(&request, b"\r\n\r\n").unwrap_or(0);
+        eprintln!("proxy request {} bytes: {}", request.len(), String::from_utf8_lossy(&request[..head]));
+    }
     match fault {
         Fault::Drop => {
             client.shutdown(Shutdown::Both)?;
@@ -384,12 +388,18 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) -> std::io::Result<
     let mut response = Vec::new();
     server.read_to_end(&mut response)?;
     let mut response = force_close(&response);
+    if std::env::var_os("XTASK_TEST_PROXY_DEBUG").is_some() {
+        let head = find(&response, b"\r\n\r\n").unwrap_or(0);
+        eprintln!("proxy {fault:?}: {} bytes, head: {}", response.len(), String::from_utf8_lossy(&response[..head]));
+    }
     match fault {
         Fault::Truncate => response.truncate(response.len() / 2 + 1),
         Fault::Corrupt => {
             if let Some(end) = find(&response, b"\r\n\r\n") {
-                if response.len() > end + 4 + 100 {
-                    let at = response.len() - 10;
+                // The middle of the body: past any chunk-size line, inside the data.
+                let body = end + 4;
+                if response.len() > body + 100 {
+                    let at = body + (response.len() - body) / 2;
                     response[at] ^= 0x55;
                 }
             }
