@@ -1,7 +1,7 @@
 //! S3, GCS and Azure Blob through object_store (features `s3`, `gcs`, `azure`).
 //! object_store is async; a one-thread tokio runtime owned by the backend drives
 //! it, and each call blocks on it with a deadline, so the rest of xtask stays
-//! synchronous. Signatures ride along as object metadata (`xtask-signature`).
+//! synchronous. Signatures ride along as object metadata (`xtasksignature`).
 
 use std::time::Duration;
 
@@ -16,9 +16,10 @@ use crate::error::{Failure, FailureKind, RemoteError};
 use crate::secret::mask_url_credentials;
 use crate::settings::{BackendKind, RemoteSettings};
 
-/// The metadata name of the signature (`x-amz-meta-xtask-signature` on S3,
-/// `x-ms-meta-xtask-signature` on Azure).
-const SIGNATURE_METADATA: &str = "xtask-signature";
+/// The metadata name of the signature (`x-amz-meta-xtasksignature` on S3,
+/// `x-ms-meta-xtasksignature` on Azure). One plain word: Azure wants metadata
+/// names to be C# identifiers (no `-`), and some proxies drop headers with `_`.
+const SIGNATURE_METADATA: &str = "xtasksignature";
 
 pub(crate) struct CloudBackend {
     runtime: tokio::runtime::Runtime,
@@ -151,6 +152,7 @@ fn failure(verb: &str, key: &str, err: &object_store::Error) -> Failure {
         {
             FailureKind::Auth
         }
+        _ if lower.contains("400 bad request") => FailureKind::Rejected,
         _ if lower.contains("timed out") || lower.contains("timeout") => FailureKind::Timeout,
         _ if lower.contains("connect") || lower.contains("dns") => FailureKind::Unreachable,
         _ => FailureKind::Server,
