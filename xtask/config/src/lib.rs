@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use xtask_graph::PackageGraph;
 
-pub use error::{ConfigError, Located};
+pub use error::{ConfigError, Located, edit_distance};
 
 /// What a task does when it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

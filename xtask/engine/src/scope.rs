@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use globset::{GlobBuilder, GlobMatcher};
+use xtask_config::edit_distance;
 use xtask_graph::{PackageGraph, PackageIndex};
 
 /// What a user sees when a filter or a git question cannot be answered. Every
@@ -853,32 +854,6 @@ fn suggest_within<'a>(
         .take(3)
         .map(|(_, c)| c.to_string())
         .collect()
-}
-
-/// Edit distance where swapping two neighbours counts as one edit (the most
-/// common typo: `xtsak`).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
