@@ -158,7 +158,8 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers and its schema is the one this build expects.
+/// Readiness: the database answers and its schema is at least the version
+/// this build expects.
 async fn readyz(State(state): State<Shared>) -> Response {
     if state.shutting_down.load(Ordering::Relaxed) {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
@@ -168,7 +169,10 @@ async fn readyz(State(state): State<Shared>) -> Response {
         return error(StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
     }
     match state.db.schema_version().await {
-        Ok(Some(version)) if version == db::SCHEMA_VERSION => Json(serde_json::json!({
+        // At least the expected version: migrations are additive (expand
+        // first, contract in a later release), so pods of the previous
+        // release stay ready while the migration Job moves the schema ahead.
+        Ok(Some(version)) if version >= db::SCHEMA_VERSION => Json(serde_json::json!({
             "status": "ready",
             "schema_version": version,
         }))
@@ -176,7 +180,7 @@ async fn readyz(State(state): State<Shared>) -> Response {
         Ok(found) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!(
-                "schema version {} but this build expects {}",
+                "schema version {} but this build needs at least {}",
                 found.map_or("none".to_owned(), |v| v.to_string()),
                 db::SCHEMA_VERSION
             ),
