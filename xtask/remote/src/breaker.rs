@@ -50,7 +50,10 @@ mod tests {
         assert!(!breaker.failure(FailureKind::Server));
         breaker.success();
         assert!(!breaker.failure(FailureKind::Server));
-        assert!(!breaker.failure(FailureKind::TooLarge), "says nothing about the remote");
+        assert!(
+            !breaker.failure(FailureKind::TooLarge),
+            "says nothing about the remote"
+        );
         assert!(!breaker.failure(FailureKind::Server));
         assert!(breaker.failure(FailureKind::Unreachable));
         assert!(breaker.is_open());

@@ -87,7 +87,10 @@ impl FailureKind {
                 "the credentials were refused; check the token (TURBO_TOKEN or \
                  XTASK_REMOTE_CACHE_TOKEN) or the cloud credentials"
             }
-            FailureKind::Rejected => "check the team (TURBO_TEAM / TURBO_TEAMID) and the URL",
+            FailureKind::Rejected => {
+                "the server refused the request as malformed; check the URL and, for the \
+                 Turborepo API, the team (TURBO_TEAM / TURBO_TEAMID)"
+            }
             FailureKind::Server => "the server reported an error",
             FailureKind::Corrupt => "the artifact was damaged on the way and was not used",
             FailureKind::BadSignature => {

@@ -250,9 +250,18 @@ impl Remote {
         if bytes.len() as u64 > inner.max_artifact_size {
             let failure = Failure::new(
                 FailureKind::TooLarge,
-                format!("{} bytes is larger than {}", bytes.len(), inner.max_artifact_size),
+                format!(
+                    "{} bytes is larger than {}",
+                    bytes.len(),
+                    inner.max_artifact_size
+                ),
             );
-            inner.warnings.failure(Topic::Upload(FailureKind::TooLarge), "upload", key, &failure);
+            inner.warnings.failure(
+                Topic::Upload(FailureKind::TooLarge),
+                "upload",
+                key,
+                &failure,
+            );
             self.uploads.skipped();
             return;
         }
@@ -335,7 +344,11 @@ impl Inner {
                 .as_deref()
                 .is_some_and(|tag| signer.verify(key, &context, &fetched.bytes, tag));
             if !good {
-                let what = if fetched.tag.is_some() { "a wrong" } else { "no" };
+                let what = if fetched.tag.is_some() {
+                    "a wrong"
+                } else {
+                    "no"
+                };
                 return Err(Failure::new(
                     FailureKind::BadSignature,
                     format!("artifact {key} has {what} signature"),

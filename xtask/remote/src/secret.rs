@@ -104,9 +104,17 @@ fn mask_one_url(url: &str) -> String {
 /// Whether a setting or parameter name suggests a credential.
 pub(crate) fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    ["token", "secret", "key", "sig", "password", "credential", "sas"]
-        .iter()
-        .any(|word| name.contains(word))
+    [
+        "token",
+        "secret",
+        "key",
+        "sig",
+        "password",
+        "credential",
+        "sas",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 #[cfg(test)]

@@ -280,7 +280,10 @@ impl RemoteSettings {
             line("timeout", &display_duration(&self.timeout)),
             line("connect-timeout", &display_duration(&self.connect_timeout)),
             line("upload-concurrency", &self.upload_concurrency),
-            line("flush-time-limit", &display_duration(&self.flush_time_limit)),
+            line(
+                "flush-time-limit",
+                &display_duration(&self.flush_time_limit),
+            ),
             line("max-artifact-size", &self.max_artifact_size),
         ];
         for (name, value) in &self.cloud_options {
@@ -417,7 +420,9 @@ impl Builder {
             };
             match key.as_str() {
                 "trusted" | "signature" | "allow-http" => {
-                    let flag = value.as_bool().ok_or_else(|| bad(&origin, value, "true or false"))?;
+                    let flag = value
+                        .as_bool()
+                        .ok_or_else(|| bad(&origin, value, "true or false"))?;
                     let setting = Setting {
                         value: flag,
                         source: source.clone(),
@@ -480,18 +485,25 @@ impl Builder {
                 }
             }
             "trusted" => {
-                let flag = parse_bool(&text).ok_or_else(|| bad_text(origin, &text, "true or false"))?;
+                let flag =
+                    parse_bool(&text).ok_or_else(|| bad_text(origin, &text, "true or false"))?;
                 self.trusted = at(flag, &source);
             }
             "signature" => {
-                let flag = parse_bool(&text).ok_or_else(|| bad_text(origin, &text, "true or false"))?;
+                let flag =
+                    parse_bool(&text).ok_or_else(|| bad_text(origin, &text, "true or false"))?;
                 self.signature = Some(at(flag, &source));
             }
             "team" => self.team_slug = at(Some(text), &source),
             "team-id" => self.team_id = at(Some(text), &source),
             "timeout" | "connect-timeout" | "flush-time-limit" => {
-                let duration = parse_duration(&text)
-                    .ok_or_else(|| bad_text(origin, &text, "a duration such as \"30s\", \"500ms\" or \"2m\""))?;
+                let duration = parse_duration(&text).ok_or_else(|| {
+                    bad_text(
+                        origin,
+                        &text,
+                        "a duration such as \"30s\", \"500ms\" or \"2m\"",
+                    )
+                })?;
                 match key {
                     "timeout" => self.timeout = at(duration, &source),
                     "connect-timeout" => self.connect_timeout = at(duration, &source),
@@ -499,8 +511,9 @@ impl Builder {
                 }
             }
             "max-artifact-size" => {
-                let size = parse_size(&text)
-                    .ok_or_else(|| bad_text(origin, &text, "a size such as \"512MiB\" or \"2GiB\""))?;
+                let size = parse_size(&text).ok_or_else(|| {
+                    bad_text(origin, &text, "a size such as \"512MiB\" or \"2GiB\"")
+                })?;
                 self.max_artifact_size = at(size, &source);
             }
             "region" => self.cloud_option("region", text, source.clone()),
@@ -528,7 +541,10 @@ impl Builder {
             ("XTASK_REMOTE_CACHE_URL", "url"),
             ("XTASK_REMOTE_CACHE_MODE", "mode"),
             ("XTASK_REMOTE_CACHE_NAMESPACE", "namespace"),
-            ("XTASK_REMOTE_CACHE_UNTRUSTED_NAMESPACE", "untrusted-namespace"),
+            (
+                "XTASK_REMOTE_CACHE_UNTRUSTED_NAMESPACE",
+                "untrusted-namespace",
+            ),
             ("XTASK_REMOTE_CACHE_TRUSTED", "trusted"),
             ("TURBO_TEAM", "team"),
             ("XTASK_REMOTE_CACHE_TEAM", "team"),
@@ -631,7 +647,9 @@ impl Builder {
             return Err(RemoteError::Incomplete {
                 url: masked,
                 problem: format!("this build of xtask has no `{feature}` support"),
-                hint: format!("build xtask with the `{feature}` (or `cloud`) feature of xtask-remote"),
+                hint: format!(
+                    "build xtask with the `{feature}` (or `cloud`) feature of xtask-remote"
+                ),
             });
         }
         if kind == BackendKind::Turbo {
@@ -669,7 +687,8 @@ impl Builder {
             return Err(RemoteError::BadValue {
                 origin: "`untrusted-namespace`".to_owned(),
                 problem: "it is the same as `namespace`".to_owned(),
-                hint: "untrusted builds need a namespace of their own, such as \"untrusted\"".to_owned(),
+                hint: "untrusted builds need a namespace of their own, such as \"untrusted\""
+                    .to_owned(),
             });
         }
         Ok(Some(RemoteSettings {
@@ -745,7 +764,9 @@ fn parse_bool(text: &str) -> Option<bool> {
 /// "30s", "500ms", "2m", "1h"; a bare number is seconds.
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().ok()?;
     let millis = match unit.trim() {
@@ -761,7 +782,9 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
 /// "512MiB", "2GiB", "10MB", "4096"; binary and decimal units.
 pub(crate) fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().ok()?;
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -781,9 +804,17 @@ pub(crate) fn parse_size(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn resolve(toml: &str, env: &[(&str, &str)], cli: CliRemote) -> Result<Option<RemoteSettings>, RemoteError> {
+    fn resolve(
+        toml: &str,
+        env: &[(&str, &str)],
+        cli: CliRemote,
+    ) -> Result<Option<RemoteSettings>, RemoteError> {
         let table: toml::Table = toml.parse().unwrap();
-        let env = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+        let env = |name: &str| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        };
         RemoteSettings::resolve(Some(&table), Path::new("/ws/Cargo.toml"), &env, &cli)
     }
 
@@ -802,16 +833,24 @@ mod tests {
             url: Some("file:///c".into()),
             mode: Some("write".into()),
         };
-        let s = resolve("url = \"file:///a\"", &[("XTASK_REMOTE_CACHE_URL", "file:///b")], cli)
-            .unwrap()
-            .unwrap();
+        let s = resolve(
+            "url = \"file:///a\"",
+            &[("XTASK_REMOTE_CACHE_URL", "file:///b")],
+            cli,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(s.url.value, "file:///c");
         assert_eq!(s.url.source, Source::Cli("--remote-cache"));
         assert_eq!(s.mode(), Mode::Write);
         // Ours win over Turborepo's.
         let s = resolve(
             "",
-            &[("TURBO_API", "http://t"), ("XTASK_REMOTE_CACHE_URL", "file:///x"), ("TURBO_TOKEN", "tok1")],
+            &[
+                ("TURBO_API", "http://t"),
+                ("XTASK_REMOTE_CACHE_URL", "file:///x"),
+                ("TURBO_TOKEN", "tok1"),
+            ],
             CliRemote::default(),
         )
         .unwrap()
@@ -831,36 +870,100 @@ mod tests {
 
     #[test]
     fn turbo_token_and_team_alone_mean_the_hosted_cache() {
-        let s = resolve("", &[("TURBO_TOKEN", "tok-123"), ("TURBO_TEAM", "acme")], CliRemote::default())
-            .unwrap()
-            .unwrap();
+        let s = resolve(
+            "",
+            &[("TURBO_TOKEN", "tok-123"), ("TURBO_TEAM", "acme")],
+            CliRemote::default(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(s.backend(), BackendKind::Turbo);
         assert_eq!(s.url.value, DEFAULT_TURBO_API);
     }
 
     #[test]
     fn mistakes_name_the_key_and_the_fix() {
-        let err = resolve("urll = \"x\"", &[], CliRemote::default()).unwrap_err().to_string();
-        assert!(err.contains("unknown key `urll`") && err.contains("/ws/Cargo.toml") && err.contains("`url`"), "{err}");
-        let err = resolve("token = \"abc-secret\"", &[], CliRemote::default()).unwrap_err().to_string();
-        assert!(err.contains("`token`") && err.contains("TURBO_TOKEN") && !err.contains("abc-secret"), "{err}");
-        let err = resolve("url = \"file:///a\"\nmode = \"rwx\"", &[], CliRemote::default()).unwrap_err().to_string();
-        assert!(err.contains("`mode` in /ws/Cargo.toml") && err.contains("read-write, read, write or off"), "{err}");
-        let err = resolve("url = \"file:///a\"\ntimeout = \"soon\"", &[], CliRemote::default()).unwrap_err().to_string();
+        let err = resolve("urll = \"x\"", &[], CliRemote::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key `urll`")
+                && err.contains("/ws/Cargo.toml")
+                && err.contains("`url`"),
+            "{err}"
+        );
+        let err = resolve("token = \"abc-secret\"", &[], CliRemote::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`token`") && err.contains("TURBO_TOKEN") && !err.contains("abc-secret"),
+            "{err}"
+        );
+        let err = resolve(
+            "url = \"file:///a\"\nmode = \"rwx\"",
+            &[],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`mode` in /ws/Cargo.toml")
+                && err.contains("read-write, read, write or off"),
+            "{err}"
+        );
+        let err = resolve(
+            "url = \"file:///a\"\ntimeout = \"soon\"",
+            &[],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("`timeout`") && err.contains("30s"), "{err}");
-        let err = resolve("", &[("XTASK_REMOTE_CACHE_URL", "ftp://x")], CliRemote::default()).unwrap_err().to_string();
-        assert!(err.contains("XTASK_REMOTE_CACHE_URL") && err.contains("s3://"), "{err}");
-        let err = resolve("url = \"http://127.0.0.1:1\"", &[("TURBO_TOKEN", "tok-123")], CliRemote::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs a team") && err.contains("TURBO_TEAM"), "{err}");
-        let err = resolve("url = \"http://127.0.0.1:1\"", &[("TURBO_TEAM", "t")], CliRemote::default())
-            .unwrap_err()
-            .to_string();
+        let err = resolve(
+            "",
+            &[("XTASK_REMOTE_CACHE_URL", "ftp://x")],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("XTASK_REMOTE_CACHE_URL") && err.contains("s3://"),
+            "{err}"
+        );
+        let err = resolve(
+            "url = \"http://127.0.0.1:1\"",
+            &[("TURBO_TOKEN", "tok-123")],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("needs a team") && err.contains("TURBO_TEAM"),
+            "{err}"
+        );
+        let err = resolve(
+            "url = \"http://127.0.0.1:1\"",
+            &[("TURBO_TEAM", "t")],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("needs a token"), "{err}");
-        let err = resolve("url = \"file:///a\"\nsignature = true", &[], CliRemote::default()).unwrap_err().to_string();
+        let err = resolve(
+            "url = \"file:///a\"\nsignature = true",
+            &[],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("SIGNATURE_KEY"), "{err}");
-        let err = resolve("url = \"file:///a\"\nnamespace = \"../x\"", &[], CliRemote::default()).unwrap_err().to_string();
+        let err = resolve(
+            "url = \"file:///a\"\nnamespace = \"../x\"",
+            &[],
+            CliRemote::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("`namespace`"), "{err}");
     }
 
@@ -879,10 +982,18 @@ mod tests {
         .unwrap()
         .unwrap();
         let text = format!("{:?}\n{:?}", s.describe(), s);
-        for secret in ["tok-very-secret", "sig-very-secret", "aws-very-secret", "pw-secret"] {
+        for secret in [
+            "tok-very-secret",
+            "sig-very-secret",
+            "aws-very-secret",
+            "pw-secret",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
-        assert!(text.contains("eu-west-1") && text.contains("env TURBO_TOKEN"), "{text}");
+        assert!(
+            text.contains("eu-west-1") && text.contains("env TURBO_TOKEN"),
+            "{text}"
+        );
         assert!(s.signature.value, "a key turns signing on");
     }
 

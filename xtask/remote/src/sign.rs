@@ -45,7 +45,9 @@ impl Signer {
         let Ok(expected) = STANDARD.decode(tag.trim()) else {
             return false;
         };
-        self.mac(key, context, bytes).verify_slice(&expected).is_ok()
+        self.mac(key, context, bytes)
+            .verify_slice(&expected)
+            .is_ok()
     }
 }
 

@@ -59,7 +59,9 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -96,7 +98,10 @@ impl Uploads {
             self.skipped();
             return false;
         }
-        let mut sender = self.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let sender = sender.get_or_insert_with(|| self.start(work));
         self.shared.lock().pending += 1;
         if sender.send(job).is_err() {
@@ -158,14 +163,23 @@ impl Uploads {
 impl Drop for Uploads {
     fn drop(&mut self) {
         // Dropping the sender lets idle workers exit.
-        self.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        self.sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
     }
 }
 
-fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, work: &(dyn Fn(&Job) -> bool + Send + Sync)) {
+fn worker(
+    receiver: &Mutex<Receiver<Job>>,
+    shared: &Shared,
+    work: &(dyn Fn(&Job) -> bool + Send + Sync),
+) {
     loop {
         let job = {
-            let receiver = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let receiver = receiver
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             match receiver.recv() {
                 Ok(job) => job,
                 Err(_) => return,

@@ -26,7 +26,11 @@ pub(crate) struct Warnings {
 }
 
 impl Warnings {
-    pub(crate) fn new(sink: Box<dyn Fn(String) + Send + Sync>, scrubber: Scrubber, url: String) -> Warnings {
+    pub(crate) fn new(
+        sink: Box<dyn Fn(String) + Send + Sync>,
+        scrubber: Scrubber,
+        url: String,
+    ) -> Warnings {
         Warnings {
             sink,
             said: Mutex::new(HashSet::new()),

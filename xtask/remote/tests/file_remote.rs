@@ -24,13 +24,19 @@ fn second_machine_restores_what_the_first_uploaded() {
     remote_a.upload(&k, bytes.clone(), Duration::from_millis(1500));
     let report = remote_a.finish(Duration::from_secs(10));
     assert_eq!((report.uploaded, report.failed), (1, 0));
-    assert!(remote_dir.path().join("main").join(&k).is_file(), "layout is <dir>/<namespace>/<key>");
+    assert!(
+        remote_dir.path().join("main").join(&k).is_file(),
+        "layout is <dir>/<namespace>/<key>"
+    );
 
     let remote_b = open(settings(&url(remote_dir.path()), &[]), &warnings);
     let fetched = remote_b.fetch(&k).expect("a remote hit");
     assert_eq!(fetched, bytes);
     b.install_and_restore(&k, &fetched).unwrap();
-    assert_eq!(std::fs::read(b.ws().join("dist/app.bin")).unwrap(), b"release binary");
+    assert_eq!(
+        std::fs::read(b.ws().join("dist/app.bin")).unwrap(),
+        b"release binary"
+    );
     assert_eq!(remote_b.fetch(&key(2)), None, "a miss");
     assert_eq!(remote_b.contains(&k), Some(true));
     assert_eq!(remote_b.contains(&key(2)), Some(false));
@@ -60,14 +66,20 @@ fn corrupt_artifacts_are_never_returned() {
     let all = warnings.all();
     // One warning for the kind of failure, one when three in a row open the breaker.
     assert_eq!(all.len(), 2, "{all:?}");
-    assert!(all[0].contains("integrity check") && all[1].contains("rest of this run"), "{all:?}");
+    assert!(
+        all[0].contains("integrity check") && all[1].contains("rest of this run"),
+        "{all:?}"
+    );
 }
 
 #[test]
 fn signed_artifacts_tampered_or_unsigned_are_refused() {
     let remote_dir = tempfile::tempdir().unwrap();
     let machine = Machine::new();
-    let env = [("XTASK_REMOTE_CACHE_SIGNATURE_KEY", "shared-signing-key".to_owned())];
+    let env = [(
+        "XTASK_REMOTE_CACHE_SIGNATURE_KEY",
+        "shared-signing-key".to_owned(),
+    )];
     let warnings = Warnings::default();
     let remote = open(settings(&url(remote_dir.path()), &env), &warnings);
     let (good, tampered, unsigned) = (key(20), key(21), key(22));
@@ -86,11 +98,17 @@ fn signed_artifacts_tampered_or_unsigned_are_refused() {
     assert_eq!(remote.fetch(&unsigned), None);
     let all = warnings.all();
     assert_eq!(all.len(), 1, "{all:?}");
-    assert!(all[0].contains("signature") && !all[0].contains("shared-signing-key"), "{all:?}");
+    assert!(
+        all[0].contains("signature") && !all[0].contains("shared-signing-key"),
+        "{all:?}"
+    );
 
     // A machine with another key refuses everything.
     let other = [("XTASK_REMOTE_CACHE_SIGNATURE_KEY", "another-key".to_owned())];
-    let remote = open(settings(&url(remote_dir.path()), &other), &Warnings::default());
+    let remote = open(
+        settings(&url(remote_dir.path()), &other),
+        &Warnings::default(),
+    );
     assert_eq!(remote.fetch(&good), None);
 }
 
@@ -105,7 +123,11 @@ fn read_only_mode_uploads_nothing() {
     remote.upload(&key(30), machine.build(&key(30), b"a"), Duration::ZERO);
     let report = remote.finish(Duration::from_secs(5));
     assert_eq!((report.uploaded, report.skipped), (0, 1));
-    assert_eq!(std::fs::read_dir(remote_dir.path()).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(remote_dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }
 
 #[test]
@@ -121,20 +143,33 @@ fn untrusted_builds_cannot_write_what_trusted_builds_read() {
     let main_key = key(40);
     trusted.upload(&main_key, machine.build(&main_key, b"main"), Duration::ZERO);
     trusted.finish(Duration::from_secs(5));
-    assert!(untrusted.fetch(&main_key).is_some(), "untrusted builds read main's artifacts");
+    assert!(
+        untrusted.fetch(&main_key).is_some(),
+        "untrusted builds read main's artifacts"
+    );
 
     // A fork build writes a (possibly poisoned) artifact: it lands in its own
     // namespace, which trusted builds never read.
     let fork_key = key(41);
-    untrusted.upload(&fork_key, machine.build(&fork_key, b"poison"), Duration::ZERO);
+    untrusted.upload(
+        &fork_key,
+        machine.build(&fork_key, b"poison"),
+        Duration::ZERO,
+    );
     assert_eq!(untrusted.finish(Duration::from_secs(5)).uploaded, 1);
     assert!(remote_dir.path().join("forks").join(&fork_key).is_file());
     assert!(!remote_dir.path().join("main").join(&fork_key).exists());
     assert_eq!(trusted.fetch(&fork_key), None);
-    assert!(untrusted.fetch(&fork_key).is_some(), "forks share their own cache");
+    assert!(
+        untrusted.fetch(&fork_key).is_some(),
+        "forks share their own cache"
+    );
 
     // Without an untrusted namespace, untrusted builds upload nothing.
-    let read_only = open(settings(&url(remote_dir.path()), &untrusted_env), &Warnings::default());
+    let read_only = open(
+        settings(&url(remote_dir.path()), &untrusted_env),
+        &Warnings::default(),
+    );
     read_only.upload(&key(42), machine.build(&key(42), b"x"), Duration::ZERO);
     assert_eq!(read_only.finish(Duration::from_secs(5)).skipped, 1);
     assert!(!remote_dir.path().join("main").join(key(42)).exists());
@@ -149,8 +184,14 @@ fn hostile_archives_from_the_remote_are_refused_on_restore() {
     let remote = open(settings(&url(remote_dir.path()), &[]), &Warnings::default());
     let outside = machine.dir.path().join("escaped");
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("traversal", hostile_entry(&[Member::File("outputs/../../escaped", b"pwned")])),
-        ("absolute", hostile_entry(&[Member::File(&format!("/{}", outside.display()), b"pwned")])),
+        (
+            "traversal",
+            hostile_entry(&[Member::File("outputs/../../escaped", b"pwned")]),
+        ),
+        (
+            "absolute",
+            hostile_entry(&[Member::File(&format!("/{}", outside.display()), b"pwned")]),
+        ),
         (
             "symlink escape",
             hostile_entry(&[
@@ -158,18 +199,26 @@ fn hostile_archives_from_the_remote_are_refused_on_restore() {
                 Member::File("outputs/link/escaped", b"pwned"),
             ]),
         ),
-        ("absolute symlink", hostile_entry(&[Member::Symlink("outputs/abs", "/etc")])),
+        (
+            "absolute symlink",
+            hostile_entry(&[Member::Symlink("outputs/abs", "/etc")]),
+        ),
     ];
     for (n, (what, bytes)) in cases.into_iter().enumerate() {
         let k = key(50 + n as u8);
         std::fs::write(ns.join(&k), &bytes).unwrap();
         // The frame is valid, so the remote hands the bytes over; restoring is
         // where they must be refused.
-        let fetched = remote.fetch(&k).unwrap_or_else(|| panic!("{what}: fetched"));
+        let fetched = remote
+            .fetch(&k)
+            .unwrap_or_else(|| panic!("{what}: fetched"));
         let err = machine.install_and_restore(&k, &fetched).expect_err(what);
         assert!(err.contains(&k), "{what}: the refusal names the key: {err}");
         assert!(!outside.exists(), "{what}: wrote outside the workspace");
-        assert!(!machine.ws().join("link").exists() && !machine.ws().join("abs").exists(), "{what}");
+        assert!(
+            !machine.ws().join("link").exists() && !machine.ws().join("abs").exists(),
+            "{what}"
+        );
     }
 }
 
@@ -181,6 +230,10 @@ fn integrity_check_agrees_with_xtask_cache() {
     let remote = open(settings(&url(remote_dir.path()), &[]), &Warnings::default());
     let k = key(60);
     std::fs::create_dir_all(remote_dir.path().join("main")).unwrap();
-    std::fs::write(remote_dir.path().join("main").join(&k), machine.build(&k, b"same format")).unwrap();
+    std::fs::write(
+        remote_dir.path().join("main").join(&k),
+        machine.build(&k, b"same format"),
+    )
+    .unwrap();
     assert!(remote.fetch(&k).is_some());
 }

@@ -5,7 +5,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Fault, FaultProxy, Machine, TURBO_SERVER_TOKEN, Warnings, key, open, settings, start_turbo_server};
+use support::{
+    Fault, FaultProxy, Machine, TURBO_SERVER_TOKEN, Warnings, key, open, settings,
+    start_turbo_server,
+};
 
 /// The server runs with a signature key, and then answers 404 for artifacts
 /// uploaded without an `x-artifact-tag`: so clients sign too, as Turborepo
@@ -15,13 +18,18 @@ fn turbo_env(url: &str, token: &str) -> Vec<(&'static str, String)> {
         ("TURBO_API", url.to_owned()),
         ("TURBO_TOKEN", token.to_owned()),
         ("TURBO_TEAM", "acme".to_owned()),
-        ("TURBO_REMOTE_CACHE_SIGNATURE_KEY", "client-signing-key".to_owned()),
+        (
+            "TURBO_REMOTE_CACHE_SIGNATURE_KEY",
+            "client-signing-key".to_owned(),
+        ),
     ]
 }
 
 #[test]
 fn two_machines_share_artifacts_through_the_server() {
-    let Some(server) = start_turbo_server() else { return };
+    let Some(server) = start_turbo_server() else {
+        return;
+    };
     let url = format!("http://127.0.0.1:{}", server.port);
     let (a, b) = (Machine::new(), Machine::new());
     let warnings = Warnings::default();
@@ -37,10 +45,15 @@ fn two_machines_share_artifacts_through_the_server() {
 
     let remote_b = open(settings("", &env), &warnings);
     assert_eq!(remote_b.contains(&k), Some(true));
-    let fetched = remote_b.fetch(&k).expect("hit, with a signature that checks out");
+    let fetched = remote_b
+        .fetch(&k)
+        .expect("hit, with a signature that checks out");
     assert_eq!(fetched, bytes);
     b.install_and_restore(&k, &fetched).unwrap();
-    assert_eq!(std::fs::read(b.ws().join("dist/app.bin")).unwrap(), b"binary".repeat(10_000));
+    assert_eq!(
+        std::fs::read(b.ws().join("dist/app.bin")).unwrap(),
+        b"binary".repeat(10_000)
+    );
     assert_eq!(remote_b.fetch(&key(2)), None);
     assert_eq!(remote_b.contains(&key(2)), Some(false));
     assert!(warnings.all().is_empty(), "{:?}", warnings.all());
@@ -50,19 +63,30 @@ fn two_machines_share_artifacts_through_the_server() {
     other[3].1 = "not-the-same-key".to_owned();
     let warnings = Warnings::default();
     assert_eq!(open(settings("", &other), &warnings).fetch(&k), None);
-    assert!(warnings.all()[0].contains("signature"), "{:?}", warnings.all());
+    assert!(
+        warnings.all()[0].contains("signature"),
+        "{:?}",
+        warnings.all()
+    );
 }
 
 fn walk_has(dir: &std::path::Path, name: &str) -> bool {
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|entry| {
-        let path = entry.path();
-        entry.file_name().to_string_lossy().contains(name) || (path.is_dir() && walk_has(&path, name))
-    })
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            let path = entry.path();
+            entry.file_name().to_string_lossy().contains(name)
+                || (path.is_dir() && walk_has(&path, name))
+        })
 }
 
 #[test]
 fn wrong_credentials_give_one_clear_warning_without_the_secret() {
-    let Some(server) = start_turbo_server() else { return };
+    let Some(server) = start_turbo_server() else {
+        return;
+    };
     let url = format!("http://127.0.0.1:{}", server.port);
     let machine = Machine::new();
     let warnings = Warnings::default();
@@ -70,13 +94,20 @@ fn wrong_credentials_give_one_clear_warning_without_the_secret() {
     let remote = open(settings("", &turbo_env(&url, bad_token)), &warnings);
     for n in 0..5 {
         assert_eq!(remote.fetch(&key(10 + n)), None);
-        remote.upload(&key(20 + n), machine.build(&key(20 + n), b"x"), Duration::ZERO);
+        remote.upload(
+            &key(20 + n),
+            machine.build(&key(20 + n), b"x"),
+            Duration::ZERO,
+        );
     }
     remote.finish(Duration::from_secs(10));
     let all = warnings.all();
     warnings.assert_no_secret(&[bad_token, TURBO_SERVER_TOKEN]);
     let auth: Vec<_> = all.iter().filter(|w| w.contains("credentials")).collect();
-    assert!(!auth.is_empty() && auth[0].contains("401") && auth[0].contains("TURBO_TOKEN"), "{all:?}");
+    assert!(
+        !auth.is_empty() && auth[0].contains("401") && auth[0].contains("TURBO_TOKEN"),
+        "{all:?}"
+    );
     // The refusal opens the breaker: one fetch warning, one breaker notice, and
     // nothing per task after that.
     assert!(all.len() <= 3, "{all:?}");
@@ -84,27 +115,41 @@ fn wrong_credentials_give_one_clear_warning_without_the_secret() {
 
 #[test]
 fn faults_never_yield_corrupt_bytes_and_open_the_breaker() {
-    let Some(server) = start_turbo_server() else { return };
+    let Some(server) = start_turbo_server() else {
+        return;
+    };
     let proxy = FaultProxy::start(server.port);
     let machine = Machine::new();
     let env = turbo_env(&proxy.url(), TURBO_SERVER_TOKEN);
     let toml = "timeout = \"1s\"\nconnect-timeout = \"1s\"\n";
     let k = key(30);
     let bytes = machine.build(&k, &b"payload ".repeat(50_000));
-    let direct = turbo_env(&format!("http://127.0.0.1:{}", server.port), TURBO_SERVER_TOKEN);
+    let direct = turbo_env(
+        &format!("http://127.0.0.1:{}", server.port),
+        TURBO_SERVER_TOKEN,
+    );
     let seed = open(settings(toml, &direct), &Warnings::default());
     seed.upload(&k, bytes.clone(), Duration::ZERO);
     assert_eq!(seed.finish(Duration::from_secs(10)).uploaded, 1);
 
     // Each fault on its own: None or the right bytes, never anything else.
-    for fault in [Fault::Truncate, Fault::Corrupt, Fault::Status500, Fault::Drop, Fault::Delay(Duration::from_secs(3))] {
+    for fault in [
+        Fault::Truncate,
+        Fault::Corrupt,
+        Fault::Status500,
+        Fault::Drop,
+        Fault::Delay(Duration::from_secs(3)),
+    ] {
         proxy.set(fault);
         let warnings = Warnings::default();
         let remote = open(settings(toml, &env), &warnings);
         let started = Instant::now();
         // Every fault here damages or withholds the artifact: nothing comes back.
         assert_eq!(remote.fetch(&k), None, "{fault:?}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{fault:?}: a slow remote held the build");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{fault:?}: a slow remote held the build"
+        );
         assert_eq!(warnings.all().len(), 1, "{fault:?}: {:?}", warnings.all());
 
         // Repeated failures open the breaker; then the remote is not called.
@@ -115,8 +160,15 @@ fn faults_never_yield_corrupt_bytes_and_open_the_breaker() {
         assert_eq!(remote.fetch(&k), None);
         assert_eq!(proxy.requests(), calls, "{fault:?}: the breaker is open");
         let all = warnings.all();
-        assert!(all.iter().any(|w| w.contains("rest of this run")), "{fault:?}: {all:?}");
-        assert_eq!(all.len(), 2, "{fault:?}: one warning for the fault, one for the breaker: {all:?}");
+        assert!(
+            all.iter().any(|w| w.contains("rest of this run")),
+            "{fault:?}: {all:?}"
+        );
+        assert_eq!(
+            all.len(),
+            2,
+            "{fault:?}: one warning for the fault, one for the breaker: {all:?}"
+        );
     }
 
     proxy.set(Fault::Pass);
@@ -126,20 +178,39 @@ fn faults_never_yield_corrupt_bytes_and_open_the_breaker() {
 
 #[test]
 fn slow_uploads_are_abandoned_at_the_flush_limit() {
-    let Some(server) = start_turbo_server() else { return };
+    let Some(server) = start_turbo_server() else {
+        return;
+    };
     let proxy = FaultProxy::start(server.port);
     proxy.set(Fault::Delay(Duration::from_secs(5)));
     let machine = Machine::new();
     let warnings = Warnings::default();
-    let remote = open(settings("upload-concurrency = 2\n", &turbo_env(&proxy.url(), TURBO_SERVER_TOKEN)), &warnings);
+    let remote = open(
+        settings(
+            "upload-concurrency = 2\n",
+            &turbo_env(&proxy.url(), TURBO_SERVER_TOKEN),
+        ),
+        &warnings,
+    );
     for n in 0..6 {
-        remote.upload(&key(40 + n), machine.build(&key(40 + n), b"slow"), Duration::ZERO);
+        remote.upload(
+            &key(40 + n),
+            machine.build(&key(40 + n), b"slow"),
+            Duration::ZERO,
+        );
     }
     let started = Instant::now();
     let report = remote.finish(Duration::from_millis(500));
-    assert!(started.elapsed() < Duration::from_secs(2), "finish waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "finish waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(report.abandoned, 6, "{report:?}");
     let all = warnings.all();
     assert_eq!(all.len(), 1, "{all:?}");
-    assert!(all[0].contains("abandoned") && all[0].contains("flush-time-limit"), "{all:?}");
+    assert!(
+        all[0].contains("abandoned") && all[0].contains("flush-time-limit"),
+        "{all:?}"
+    );
 }

@@ -36,20 +36,25 @@ impl CloudBackend {
         let masked = mask_url_credentials(url);
         let build_error = |err: object_store::Error| RemoteError::Incomplete {
             url: masked.clone(),
-            problem: format!("failed to set up the client: {}", mask_url_credentials(&err.to_string())),
+            problem: format!(
+                "failed to set up the client: {}",
+                mask_url_credentials(&err.to_string())
+            ),
             hint: "check the URL and the cloud credentials in the environment".to_owned(),
         };
         let (_, rest) = url.split_once("://").unwrap_or(("", url));
-        let prefix = rest.split_once('/').map_or("", |(_, path)| path).trim_matches('/').to_owned();
-        let endpoint_is_http = settings
-            .cloud_options
-            .iter()
-            .any(|(name, value)| name.contains("endpoint") && value.value.expose().starts_with("http://"));
+        let prefix = rest
+            .split_once('/')
+            .map_or("", |(_, path)| path)
+            .trim_matches('/')
+            .to_owned();
+        let endpoint_is_http = settings.cloud_options.iter().any(|(name, value)| {
+            name.contains("endpoint") && value.value.expose().starts_with("http://")
+        });
         let allow_http = endpoint_is_http
-            || settings
-                .cloud_options
-                .iter()
-                .any(|(name, value)| name.ends_with("allow_http") && value.value.expose() == "true");
+            || settings.cloud_options.iter().any(|(name, value)| {
+                name.ends_with("allow_http") && value.value.expose() == "true"
+            });
         let client = ClientOptions::new()
             .with_timeout(settings.timeout.value)
             .with_connect_timeout(settings.connect_timeout.value)
@@ -78,7 +83,13 @@ impl CloudBackend {
                 if endpoint_is_http {
                     builder = builder.with_virtual_hosted_style_request(false);
                 }
-                Box::new(builder.with_client_options(client).with_retry(retry).build().map_err(build_error)?)
+                Box::new(
+                    builder
+                        .with_client_options(client)
+                        .with_retry(retry)
+                        .build()
+                        .map_err(build_error)?,
+                )
             }
             #[cfg(feature = "gcs")]
             BackendKind::Gcs => {
@@ -89,7 +100,13 @@ impl CloudBackend {
                         builder = builder.with_config(key, value);
                     }
                 }
-                Box::new(builder.with_client_options(client).with_retry(retry).build().map_err(build_error)?)
+                Box::new(
+                    builder
+                        .with_client_options(client)
+                        .with_retry(retry)
+                        .build()
+                        .map_err(build_error)?,
+                )
             }
             #[cfg(feature = "azure")]
             BackendKind::Azure => {
@@ -100,7 +117,13 @@ impl CloudBackend {
                         builder = builder.with_config(key, value);
                     }
                 }
-                Box::new(builder.with_client_options(client).with_retry(retry).build().map_err(build_error)?)
+                Box::new(
+                    builder
+                        .with_client_options(client)
+                        .with_retry(retry)
+                        .build()
+                        .map_err(build_error)?,
+                )
             }
             _ => unreachable!("resolve refuses backends that are not compiled in"),
         };
@@ -135,7 +158,12 @@ impl CloudBackend {
     ) -> Result<Result<T, object_store::Error>, Failure> {
         self.runtime
             .block_on(async { tokio::time::timeout(self.deadline, future).await })
-            .map_err(|_| Failure::new(FailureKind::Timeout, format!("{verb} {key}: no answer within {:?}", self.deadline)))
+            .map_err(|_| {
+                Failure::new(
+                    FailureKind::Timeout,
+                    format!("{verb} {key}: no answer within {:?}", self.deadline),
+                )
+            })
     }
 }
 
@@ -143,12 +171,18 @@ fn failure(verb: &str, key: &str, err: &object_store::Error) -> Failure {
     let text = mask_url_credentials(&err.to_string());
     let lower = text.to_ascii_lowercase();
     let kind = match err {
-        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
-            FailureKind::Auth
-        }
-        _ if ["403", "401", "forbidden", "signaturedoesnotmatch", "invalidaccesskeyid", "authorization"]
-            .iter()
-            .any(|word| lower.contains(word)) =>
+        object_store::Error::Unauthenticated { .. }
+        | object_store::Error::PermissionDenied { .. } => FailureKind::Auth,
+        _ if [
+            "403",
+            "401",
+            "forbidden",
+            "signaturedoesnotmatch",
+            "invalidaccesskeyid",
+            "authorization",
+        ]
+        .iter()
+        .any(|word| lower.contains(word)) =>
         {
             FailureKind::Auth
         }
@@ -188,7 +222,9 @@ impl Backend for CloudBackend {
 
     fn exists(&self, namespace: &str, key: &str) -> Result<bool, Failure> {
         let path = self.path(namespace, key);
-        let head = self.store.get_opts(&path, GetOptions::new().with_head(true));
+        let head = self
+            .store
+            .get_opts(&path, GetOptions::new().with_head(true));
         match self.block_on("HEAD", key, head)? {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),

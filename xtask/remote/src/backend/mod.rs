@@ -2,10 +2,10 @@
 //! move bytes and report `Failure`s; checking, signing, counting and warning are
 //! `Remote`'s job, so every backend behaves the same under faults.
 
-mod file;
-mod turbo;
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 mod cloud;
+mod file;
+mod turbo;
 
 use std::time::Duration;
 

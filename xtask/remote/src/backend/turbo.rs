@@ -47,7 +47,11 @@ impl TurboBackend {
             agent: config.into(),
             base: format!("{}/v8/artifacts", settings.url.value.trim_end_matches('/')),
             query: query.join("&"),
-            token: settings.token.value.clone().unwrap_or_else(|| Secret::new("")),
+            token: settings
+                .token
+                .value
+                .clone()
+                .unwrap_or_else(|| Secret::new("")),
             team,
         }
     }
@@ -69,7 +73,10 @@ fn transport_failure(verb: &str, key: &str, err: &ureq::Error) -> Failure {
         ureq::Error::BodyExceedsLimit(_) => FailureKind::TooLarge,
         _ => FailureKind::Unreachable,
     };
-    Failure::new(kind, format!("{verb} {key}: {}", mask_url_credentials(&err.to_string())))
+    Failure::new(
+        kind,
+        format!("{verb} {key}: {}", mask_url_credentials(&err.to_string())),
+    )
 }
 
 fn status_failure(verb: &str, key: &str, status: u16) -> Failure {
@@ -127,9 +134,17 @@ impl Backend for TurboBackend {
             .reader()
             .take(max + 1)
             .read_to_end(&mut bytes)
-            .map_err(|err| Failure::new(FailureKind::Unreachable, format!("GET {key}: reading the body: {err}")))?;
+            .map_err(|err| {
+                Failure::new(
+                    FailureKind::Unreachable,
+                    format!("GET {key}: reading the body: {err}"),
+                )
+            })?;
         if bytes.len() as u64 > max {
-            return Err(Failure::new(FailureKind::TooLarge, format!("GET {key}: larger than {max} bytes")));
+            return Err(Failure::new(
+                FailureKind::TooLarge,
+                format!("GET {key}: larger than {max} bytes"),
+            ));
         }
         Ok(Some(Fetched { bytes, tag }))
     }

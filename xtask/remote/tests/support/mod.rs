@@ -29,14 +29,20 @@ pub fn require(name: &str, what: &str) -> Option<PathBuf> {
             panic!("{name} is not set: CI must provide {what} (source .ci/remote-services.sh)")
         }
         _ => {
-            eprintln!("notice: skipping: {name} is not set ({what}); run `source .ci/remote-services.sh` to test against it");
+            eprintln!(
+                "notice: skipping: {name} is not set ({what}); run `source .ci/remote-services.sh` to test against it"
+            );
             None
         }
     }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A server process, killed on drop.
@@ -61,10 +67,14 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
-                let log = std::fs::read_to_string(server.dir.path().join("server.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(server.dir.path().join("server.log"))
+                    .unwrap_or_default();
                 panic!("{what} exited with {status}:\n{log}");
             }
-            assert!(Instant::now() < deadline, "{what} did not start listening on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not start listening on {port}"
+            );
             thread::sleep(Duration::from_millis(50));
         }
         server
@@ -87,7 +97,10 @@ pub const TURBO_SERVER_TOKEN: &str = "server-secret-token-1234";
 /// turborepo-remote-cache 2.12.0 with local storage; it echoes `x-artifact-tag`
 /// because a signature key is set on the server.
 pub fn start_turbo_server() -> Option<Server> {
-    let modules = require("XTASK_TEST_NODE_MODULES", "npm turborepo-remote-cache@2.12.0")?;
+    let modules = require(
+        "XTASK_TEST_NODE_MODULES",
+        "npm turborepo-remote-cache@2.12.0",
+    )?;
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new("node");
@@ -125,9 +138,14 @@ pub fn start_s3s_fs() -> Option<Server> {
 pub fn settings(toml: &str, env: &[(&str, String)]) -> RemoteSettings {
     let table: toml::Table = toml.parse().unwrap();
     let env_fn = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-    RemoteSettings::resolve(Some(&table), Path::new("/ws/Cargo.toml"), &env_fn, &CliRemote::default())
-        .unwrap()
-        .expect("a remote is configured")
+    RemoteSettings::resolve(
+        Some(&table),
+        Path::new("/ws/Cargo.toml"),
+        &env_fn,
+        &CliRemote::default(),
+    )
+    .unwrap()
+    .expect("a remote is configured")
 }
 
 /// Collects warnings.
@@ -148,7 +166,10 @@ impl Warnings {
     pub fn assert_no_secret(&self, secrets: &[&str]) {
         for warning in self.all() {
             for secret in secrets {
-                assert!(!warning.contains(secret), "secret {secret:?} in warning: {warning}");
+                assert!(
+                    !warning.contains(secret),
+                    "secret {secret:?} in warning: {warning}"
+                );
             }
         }
     }
@@ -195,7 +216,9 @@ impl Machine {
     /// What a hit on a fetched artifact does: install it locally, look it up and
     /// restore its outputs.
     pub fn install_and_restore(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
-        self.cache.write_raw(key, bytes).map_err(|err| err.to_string())?;
+        self.cache
+            .write_raw(key, bytes)
+            .map_err(|err| err.to_string())?;
         let Lookup::Hit(entry) = self.cache.lookup(key).map_err(|err| err.to_string())? else {
             return Err("not a hit after write_raw".into());
         };
@@ -302,7 +325,11 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { port, fault, requests }
+        FaultProxy {
+            port,
+            fault,
+            requests,
+        }
     }
 
     pub fn set(&self, fault: Fault) {
@@ -354,7 +381,9 @@ fn force_close(message: &[u8]) -> Vec<u8> {
     let head = String::from_utf8_lossy(&message[..end]);
     let mut out = String::new();
     for line in head.split("\r\n") {
-        if !line.to_ascii_lowercase().starts_with("connection:") && !line.to_ascii_lowercase().starts_with("keep-alive:") {
+        if !line.to_ascii_lowercase().starts_with("connection:")
+            && !line.to_ascii_lowercase().starts_with("keep-alive:")
+        {
             out.push_str(line);
             out.push_str("\r\n");
         }
@@ -369,7 +398,11 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) -> std::io::Result<
     let request = read_request(&mut client)?;
     if std::env::var_os("XTASK_TEST_PROXY_DEBUG").is_some() {
         let head = find(&request, b"\r\n\r\n").unwrap_or(0);
-        eprintln!("proxy request {} bytes: {}", request.len(), String::from_utf8_lossy(&request[..head]));
+        eprintln!(
+            "proxy request {} bytes: {}",
+            request.len(),
+            String::from_utf8_lossy(&request[..head])
+        );
     }
     match fault {
         Fault::Drop => {
@@ -390,7 +423,11 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) -> std::io::Result<
     let mut response = force_close(&response);
     if std::env::var_os("XTASK_TEST_PROXY_DEBUG").is_some() {
         let head = find(&response, b"\r\n\r\n").unwrap_or(0);
-        eprintln!("proxy {fault:?}: {} bytes, head: {}", response.len(), String::from_utf8_lossy(&response[..head]));
+        eprintln!(
+            "proxy {fault:?}: {} bytes, head: {}",
+            response.len(),
+            String::from_utf8_lossy(&response[..head])
+        );
     }
     match fault {
         Fault::Truncate => response.truncate(response.len() / 2 + 1),
