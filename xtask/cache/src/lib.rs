@@ -216,6 +216,13 @@ impl LocalCache {
 
     /// Finds and verifies the entry for `key`. A damaged entry is removed and
     /// reported as `Corrupt`; a hit counts as a use for eviction.
+    /// Whether an entry for `key` exists, without reading or verifying it:
+    /// for plans (`--dry-run`), where a damaged entry found later is still
+    /// only a miss.
+    pub fn contains(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(self.entry_path(key)?.is_file())
+    }
+
     pub fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
         let path = self.entry_path(key)?;
         let file = match File::open(&path) {

@@ -1,7 +1,6 @@
 //! `run --dry-run[=json]`: the plan, with keys and cache status, nothing run.
 
 use serde::Serialize;
-use xtask_cache::Lookup;
 use xtask_engine::{Plan, Workspace};
 
 #[derive(Serialize)]
@@ -44,7 +43,7 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
             let package = &ws.graph.packages[task.package];
             let cache = if !task.def.cache || task.def.persistent || planned.command.is_none() {
                 "DISABLED"
-            } else if matches!(ws.cache.lookup(&planned.key), Ok(Lookup::Hit(_))) {
+            } else if ws.cache.contains(&planned.key).unwrap_or(false) {
                 "HIT"
             } else {
                 "MISS"
