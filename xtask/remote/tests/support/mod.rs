@@ -29,8 +29,12 @@ pub fn require(name: &str, what: &str) -> Option<PathBuf> {
             panic!("{name} is not set: CI must provide {what} (source .ci/remote-services.sh)")
         }
         _ => {
-            eprintln!(
-                "notice: skipping: {name} is not set ({what}); run `source .ci/remote-services.sh` to test against it"
+            // Straight to stderr: libtest captures `eprintln!` of passing tests,
+            // and a skip must be visible.
+            let _ = writeln!(
+                std::io::stderr(),
+                "notice: skipping a test: {name} is not set ({what}); \
+                 `source .ci/remote-services.sh` to run it"
             );
             None
         }
