@@ -206,3 +206,73 @@ fn worker(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn job(n: usize) -> Job {
+        Job {
+            key: n.to_string(),
+            namespace: "main".to_owned(),
+            bytes: vec![0; 10],
+            tag: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn concurrency_is_bounded_and_everything_is_counted() {
+        let uploads = Uploads::new(2);
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (r, p) = (Arc::clone(&running), Arc::clone(&peak));
+        let work: Arc<dyn Fn(&Job) -> bool + Send + Sync> = Arc::new(move |job: &Job| {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(20));
+            r.fetch_sub(1, Ordering::SeqCst);
+            job.key != "3"
+        });
+        for n in 0..8 {
+            assert!(uploads.push(job(n), Arc::clone(&work)));
+        }
+        uploads.skipped();
+        let (report, left) = uploads.finish(Duration::from_secs(10));
+        assert_eq!(left, 0);
+        assert_eq!(
+            report,
+            UploadReport {
+                uploaded: 7,
+                failed: 1,
+                skipped: 1,
+                abandoned: 0
+            }
+        );
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn finish_gives_up_at_the_limit_and_later_uploads_are_skipped() {
+        let uploads = Uploads::new(1);
+        let work: Arc<dyn Fn(&Job) -> bool + Send + Sync> = Arc::new(|_: &Job| {
+            thread::sleep(Duration::from_millis(300));
+            true
+        });
+        for n in 0..3 {
+            uploads.push(job(n), Arc::clone(&work));
+        }
+        let started = Instant::now();
+        let (report, left) = uploads.finish(Duration::from_millis(50));
+        assert!(started.elapsed() < Duration::from_millis(250));
+        assert_eq!((left, report.abandoned, report.uploaded), (3, 3, 0));
+        assert!(!uploads.push(job(9), Arc::clone(&work)));
+        // The one in flight finishing late is not counted twice.
+        thread::sleep(Duration::from_millis(400));
+        let (report, left) = uploads.finish(Duration::from_millis(10));
+        assert_eq!(
+            (left, report.abandoned, report.uploaded, report.skipped),
+            (0, 3, 0, 1)
+        );
+    }
+}
