@@ -53,6 +53,21 @@ fn intact_outputs_are_left_alone_on_a_hit() {
     fx.write("crates/a/.check.out", "no\n");
     fx.ok(&["run", "check"]);
     assert_eq!(fx.read("crates/a/.check.out"), "ok\n");
+
+    // After an edit is reverted, the older entry's outputs are the ones on
+    // disk (same content): a hit, and nothing is rewritten.
+    let original = fx.read("crates/a/src/lib.rs");
+    fx.write("crates/a/src/lib.rs", "pub fn a() -> u32 { 5 }\n");
+    fx.ok(&["run", "check"]);
+    let before = inode("crates/b/.check.out");
+    fx.write("crates/a/src/lib.rs", &original);
+    let out = fx.ok(&["run", "check"]);
+    assert!(out.contains("all 4 tasks cached"), "{out}");
+    assert_eq!(
+        inode("crates/b/.check.out"),
+        before,
+        "outputs with the entry's content are left alone"
+    );
 }
 
 #[test]

@@ -1,14 +1,16 @@
-//! What each task's outputs looked like when we last wrote or restored them,
-//! so a cache hit whose outputs are still in place skips the restore.
+//! Whether a cache hit's outputs are already on disk, so the restore (new
+//! files, new inodes, renames: most of a warm run's time) can be skipped.
 //!
-//! Restoring means creating files (new inodes, renames): on a warm run of a
-//! few hundred tasks that is most of the time. An output counts as intact when
-//! its size, mtime, ctime and inode are as recorded; when the record was taken
-//! so soon after the file changed that a later change could share its
-//! timestamps (the racy-timestamp rule of the stat cache), the content hash
-//! decides instead.
+//! Each cache entry lists the content hash of every output it holds. This
+//! module remembers, per output file, the stat and content hash we last saw:
+//! an output whose size, mtime, ctime and inode are unchanged since then is
+//! not read again. Comparing contents rather than keys means that after an
+//! edit is reverted, the outputs the older entry holds are recognised as
+//! already in place. A record taken so soon after the file changed that a
+//! later change could share its timestamps (the racy-timestamp rule of the
+//! stat cache) is not trusted: the file is hashed again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,81 +21,85 @@ use crate::history::write_atomically;
 
 const RACY_MARGIN_NS: i64 = 2_000_000_000;
 
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
-struct OutputFile {
-    path: String,
+/// What we last saw of one output file.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct Seen {
     size: u64,
     mtime_ns: i64,
     ctime_ns: i64,
     inode: u64,
     /// blake3 of the content (or of the link target for a symlink).
     hash: String,
-}
-
-/// The outputs of one task, as observed after a run or restore.
-#[derive(Serialize, Deserialize, Clone)]
-pub struct Recorded {
-    key: String,
     recorded_at_ns: i64,
-    files: Vec<OutputFile>,
 }
 
+impl Seen {
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+/// Output files by workspace-relative path.
 #[derive(Default)]
 pub struct OutputState {
     path: PathBuf,
-    tasks: HashMap<String, Recorded>,
+    files: HashMap<String, Seen>,
     changed: bool,
 }
 
 impl OutputState {
     pub fn load(state_dir: &Path) -> OutputState {
         let path = state_dir.join("outputs.json");
-        let tasks = std::fs::read(&path)
+        let files = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         OutputState {
             path,
-            tasks,
+            files,
             changed: false,
         }
     }
 
-    /// True when the outputs of `label` are exactly what the entry `key` holds.
-    pub fn intact(&self, root: &Path, label: &str, key: &str) -> bool {
-        let Some(recorded) = self.tasks.get(label) else {
-            return false;
-        };
-        recorded.key == key
-            && recorded.files.iter().all(|file| {
-                let path = root.join(&file.path);
-                let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                    return false;
-                };
-                let observed = observe(&file.path, &meta, None);
-                let same_stat = observed.size == file.size
-                    && observed.mtime_ns == file.mtime_ns
-                    && observed.ctime_ns == file.ctime_ns
-                    && observed.inode == file.inode;
-                let racy = file.mtime_ns >= recorded.recorded_at_ns - RACY_MARGIN_NS
-                    || file.ctime_ns >= recorded.recorded_at_ns - RACY_MARGIN_NS;
-                same_stat
-                    && (!racy || content_hash(&path, &meta).as_deref() == Some(file.hash.as_str()))
-            })
+    /// True when every output an entry holds (`expected`: path → content
+    /// hash) is on disk with that content. Also returns what was observed,
+    /// to be recorded.
+    pub fn intact(
+        &self,
+        root: &Path,
+        expected: &BTreeMap<String, String>,
+    ) -> (bool, Vec<(String, Seen)>) {
+        let mut observed = Vec::new();
+        for (path, hash) in expected {
+            match self.current(root, path) {
+                Some(seen) if &seen.hash == hash => observed.push((path.clone(), seen)),
+                _ => return (false, Vec::new()),
+            }
+        }
+        (true, observed)
     }
 
-    /// Applies what a run observed: `Some` records outputs, `None` forgets them.
-    pub fn apply(&mut self, updates: Vec<(String, Option<Recorded>)>) {
-        for (label, recorded) in updates {
-            match recorded {
-                Some(recorded) => {
-                    self.tasks.insert(label, recorded);
-                }
-                None => {
-                    self.tasks.remove(&label);
-                }
+    /// The file as it is now, from the remembered stat when that is safe.
+    fn current(&self, root: &Path, rel: &str) -> Option<Seen> {
+        let abs = root.join(rel);
+        let meta = std::fs::symlink_metadata(&abs).ok()?;
+        if let Some(known) = self.files.get(rel) {
+            let racy = known.mtime_ns >= known.recorded_at_ns - RACY_MARGIN_NS
+                || known.ctime_ns >= known.recorded_at_ns - RACY_MARGIN_NS;
+            if !racy && same_stat(known, &meta) {
+                return Some(known.clone());
             }
-            self.changed = true;
+        }
+        observe(&abs, &meta)
+    }
+
+    /// Applies what a run observed.
+    pub fn apply(&mut self, observed: Vec<(String, Seen)>) {
+        for (path, seen) in observed {
+            if self.files.get(&path) != Some(&seen) {
+                self.files.insert(path, seen);
+                self.changed = true;
+            }
         }
     }
 
@@ -104,7 +110,7 @@ impl OutputState {
         if let (Some(dir), Some(name), Ok(bytes)) = (
             self.path.parent(),
             self.path.file_name().and_then(|n| n.to_str()),
-            serde_json::to_vec(&self.tasks),
+            serde_json::to_vec(&self.files),
         ) {
             // Losing this file only costs one restore per task.
             let _ = write_atomically(dir, name, &bytes);
@@ -112,51 +118,71 @@ impl OutputState {
     }
 }
 
-/// Observes the outputs of a task as they are on disk now, for entry `key`.
-/// `None` when one cannot be read: then nothing is recorded, and the next hit
-/// restores, which is the safe direction.
-pub fn observe_outputs(root: &Path, key: &str, outputs: &[PathBuf]) -> Option<Recorded> {
-    let mut files = Vec::with_capacity(outputs.len());
-    for rel in outputs {
-        let path = root.join(rel);
-        let meta = std::fs::symlink_metadata(&path).ok()?;
-        if meta.is_dir() {
-            continue;
-        }
-        let hash = content_hash(&path, &meta)?;
-        files.push(observe(&rel.to_string_lossy(), &meta, Some(hash)));
-    }
-    let recorded_at_ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    Some(Recorded {
-        key: key.to_string(),
-        recorded_at_ns,
-        files,
+/// Observes output files as they are on disk now (after a run or a
+/// restore): path → what was seen. A file that cannot be read is left out;
+/// an entry without its hash is simply restored next time.
+pub fn observe_files(root: &Path, outputs: &[PathBuf]) -> Vec<(String, Seen)> {
+    outputs
+        .iter()
+        .filter_map(|rel| {
+            let abs = root.join(rel);
+            let meta = std::fs::symlink_metadata(&abs).ok()?;
+            if meta.is_dir() {
+                return None;
+            }
+            Some((rel.to_string_lossy().into_owned(), observe(&abs, &meta)?))
+        })
+        .collect()
+}
+
+/// Records files just restored from a verified entry: their content is the
+/// entry's, so only their stat is read.
+pub fn restored_files(root: &Path, hashes: &BTreeMap<String, String>) -> Vec<(String, Seen)> {
+    hashes
+        .iter()
+        .filter_map(|(rel, hash)| {
+            let meta = std::fs::symlink_metadata(root.join(rel)).ok()?;
+            let mut seen = stat_only(&meta);
+            seen.hash = hash.clone();
+            Some((rel.clone(), seen))
+        })
+        .collect()
+}
+
+fn same_stat(known: &Seen, meta: &std::fs::Metadata) -> bool {
+    known.size == meta.len()
+        && known.mtime_ns == meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
+        && known.ctime_ns == meta.ctime() * 1_000_000_000 + meta.ctime_nsec()
+        && known.inode == meta.ino()
+}
+
+fn observe(path: &Path, meta: &std::fs::Metadata) -> Option<Seen> {
+    let hash = if meta.is_symlink() {
+        let target = std::fs::read_link(path).ok()?;
+        blake3::hash(target.as_os_str().as_encoded_bytes())
+            .to_hex()
+            .to_string()
+    } else {
+        xtask_hash::hash_file(path, meta.len())
+            .ok()?
+            .to_hex()
+            .to_string()
+    };
+    Some(Seen {
+        hash,
+        ..stat_only(meta)
     })
 }
 
-fn observe(path: &str, meta: &std::fs::Metadata, hash: Option<String>) -> OutputFile {
-    OutputFile {
-        path: path.to_string(),
+fn stat_only(meta: &std::fs::Metadata) -> Seen {
+    Seen {
         size: meta.len(),
         mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
         ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
         inode: meta.ino(),
-        hash: hash.unwrap_or_default(),
+        hash: String::new(),
+        recorded_at_ns: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
     }
-}
-
-fn content_hash(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
-    if meta.is_symlink() {
-        let target = std::fs::read_link(path).ok()?;
-        return Some(
-            blake3::hash(target.as_os_str().as_encoded_bytes())
-                .to_hex()
-                .to_string(),
-        );
-    }
-    xtask_hash::hash_file(path, meta.len())
-        .ok()
-        .map(|h| h.to_hex().to_string())
 }

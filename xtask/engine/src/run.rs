@@ -1,8 +1,7 @@
 //! Executing a plan: a pool of worker threads over the task graph. Each task
 //! is restored from the cache or run; results flow to the reporter as events.
 
-use std::collections::BinaryHeap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +13,7 @@ use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
 use crate::history::History;
-use crate::output_state::{self, OutputState, Recorded};
+use crate::output_state::{self, OutputState, Seen};
 use crate::outputs;
 use crate::plan::{Plan, PlannedTask};
 use crate::summary::{RunSummary, TaskSummary, Totals};
@@ -39,7 +38,9 @@ struct EntryMeta {
     task: String,
     key: String,
     duration_ms: u128,
-    outputs: Vec<String>,
+    /// Output path → blake3 of its content: lets a hit see that its outputs
+    /// are already in place.
+    outputs: BTreeMap<String, String>,
 }
 
 /// Runs every task of `plan`. Returns when all have finished or been skipped.
@@ -258,7 +259,7 @@ struct Runner<'a> {
     history: &'a Mutex<History>,
     /// Read-only during the run; changes are collected and applied after.
     output_state: &'a OutputState,
-    output_updates: &'a Mutex<Vec<(String, Option<Recorded>)>>,
+    output_updates: &'a Mutex<Vec<(String, Seen)>>,
 }
 
 impl Runner<'_> {
@@ -519,9 +520,19 @@ impl Runner<'_> {
                 return None;
             }
         };
-        if !self.output_state.intact(&self.ws.root, label, &planned.key) {
+        // Entries whose meta does not parse (written before outputs carried
+        // hashes) are always restored.
+        let outputs = serde_json::from_slice::<EntryMeta>(entry.meta())
+            .map(|m| m.outputs)
+            .ok();
+        let (intact, observed) = match &outputs {
+            Some(outputs) => self.output_state.intact(&self.ws.root, outputs),
+            None => (false, Vec::new()),
+        };
+        if intact {
+            self.record_outputs(observed);
+        } else {
             if let Err(error) = entry.restore_outputs(&self.ws.root, &RestoreLimits::default()) {
-                self.record_outputs(label, None);
                 self.sink.event(Event::Warning {
                     message: format!(
                         "{label}: could not restore outputs from the cache: {}; running the task",
@@ -530,11 +541,9 @@ impl Runner<'_> {
                 });
                 return None;
             }
-            let restored: Vec<PathBuf> = serde_json::from_slice::<EntryMeta>(entry.meta())
-                .map(|meta| meta.outputs.into_iter().map(PathBuf::from).collect())
-                .unwrap_or_default();
-            let observed = output_state::observe_outputs(&self.ws.root, &planned.key, &restored);
-            self.record_outputs(label, observed);
+            if let Some(outputs) = &outputs {
+                self.record_outputs(output_state::restored_files(&self.ws.root, outputs));
+            }
         }
         self.remember(label, planned);
         self.finished(node, planned, &TaskStatus::Cached, started, entry.log());
@@ -554,13 +563,14 @@ impl Runner<'_> {
                 ),
             });
         }
+        let observed = output_state::observe_files(&self.ws.root, &found);
         let meta = EntryMeta {
             task: label.to_string(),
             key: planned.key.clone(),
             duration_ms: duration.as_millis(),
-            outputs: found
+            outputs: observed
                 .iter()
-                .map(|p| p.to_string_lossy().into_owned())
+                .map(|(path, seen)| (path.clone(), seen.hash().to_string()))
                 .collect(),
         };
         let meta = serde_json::to_vec(&meta).unwrap_or_default();
@@ -573,8 +583,7 @@ impl Runner<'_> {
         match self.ws.cache.store(&planned.key, &artifact) {
             Ok(_) => {
                 self.remember(label, planned);
-                let observed = output_state::observe_outputs(&self.ws.root, &planned.key, &found);
-                self.record_outputs(label, observed);
+                self.record_outputs(observed);
             }
             Err(error) => self.sink.event(Event::Warning {
                 message: format!(
@@ -585,12 +594,12 @@ impl Runner<'_> {
         }
     }
 
-    fn record_outputs(&self, label: &str, observed: Option<Recorded>) {
+    fn record_outputs(&self, observed: Vec<(String, Seen)>) {
         let mut updates = self
             .output_updates
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        updates.push((label.to_string(), observed));
+        updates.extend(observed);
     }
 
     fn remember(&self, label: &str, planned: &PlannedTask) {
