@@ -21,6 +21,15 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    /// Remote cache URL: file://DIR, http(s):// (Turborepo API), s3://, gs://, az://
+    /// [env: XTASK_REMOTE_CACHE_URL, TURBO_API]
+    #[arg(long, global = true, value_name = "URL", require_equals = true)]
+    pub remote_cache: Option<String>,
+
+    /// read-write, read, write or off [env: XTASK_REMOTE_CACHE_MODE]
+    #[arg(long, global = true, value_name = "MODE", require_equals = true)]
+    pub remote_cache_mode: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -141,6 +141,9 @@ pub struct Pipeline {
     pub global_env: Vec<String>,
     pub env_mode: EnvMode,
     pub cache: CacheSettings,
+    /// `[workspace.metadata.xtask.remote-cache]` as written; xtask-remote
+    /// validates it (it knows its keys).
+    pub remote_cache: Option<toml::Table>,
     workspace_tasks: BTreeMap<String, raw::RawTask>,
     package_tasks: BTreeMap<String, BTreeMap<String, raw::RawTask>>,
 }

@@ -55,6 +55,9 @@ pub(crate) struct RawWorkspaceConfig {
     pub env_mode: Option<Spanned<String>>,
     #[serde(default)]
     pub cache: Option<RawCacheConfig>,
+    /// Validated by xtask-remote, which owns its keys.
+    #[serde(default)]
+    pub remote_cache: Option<toml::Table>,
     #[serde(default)]
     pub tasks: BTreeMap<String, Spanned<RawTask>>,
 }

@@ -167,6 +167,7 @@ pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
         global_env: unspan(&config.global_env),
         env_mode,
         cache,
+        remote_cache: config.remote_cache,
         workspace_tasks: into_tasks(config.tasks),
         package_tasks: package_sources
             .into_iter()

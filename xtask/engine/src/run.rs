@@ -32,6 +32,7 @@ pub struct RunOptions {
     pub no_cache_write: bool,
 }
 
+
 /// What the cache entry's `meta.json` holds.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct EntryMeta {
@@ -44,12 +45,15 @@ struct EntryMeta {
 }
 
 /// Runs every task of `plan`. Returns when all have finished or been skipped.
+/// With a `remote` cache, a local miss reads through to it and every stored
+/// entry is queued for upload (the caller flushes it with `finish`).
 pub fn execute(
     ws: &Workspace,
     plan: &Plan,
     tasks_requested: &[String],
     options: &RunOptions,
     env: &Environment,
+    remote: Option<&xtask_remote::Remote>,
     sink: &dyn EventSink,
     children: &Children,
 ) -> RunSummary {
@@ -74,6 +78,7 @@ pub fn execute(
         history: &history,
         output_state: &output_state,
         output_updates: &output_updates,
+        remote,
     };
     let priorities = critical_path_lengths(plan);
     let state = Mutex::new(Schedule::new(plan, &priorities));
@@ -260,6 +265,7 @@ struct Runner<'a> {
     /// Read-only during the run; changes are collected and applied after.
     output_state: &'a OutputState,
     output_updates: &'a Mutex<Vec<(String, Seen)>>,
+    remote: Option<&'a xtask_remote::Remote>,
 }
 
 impl Runner<'_> {
@@ -504,7 +510,7 @@ impl Runner<'_> {
     fn try_restore(&self, node: NodeIndex, planned: &PlannedTask) -> Option<TaskStatus> {
         let label = self.plan.graph.label(node);
         let started = Instant::now();
-        let entry = match self.ws.cache.lookup(&planned.key) {
+        let entry = match self.lookup(&planned.key) {
             Ok(Lookup::Hit(entry)) => entry,
             Ok(Lookup::Miss) => return None,
             Ok(Lookup::Corrupt { reason, .. }) => {
@@ -584,6 +590,11 @@ impl Runner<'_> {
             Ok(_) => {
                 self.remember(label, planned);
                 self.record_outputs(observed);
+                if let Some(remote) = self.remote
+                    && let Ok(Some(bytes)) = self.ws.cache.read_raw(&planned.key)
+                {
+                    remote.upload(&planned.key, bytes, duration);
+                }
             }
             Err(error) => self.sink.event(Event::Warning {
                 message: format!(
@@ -591,6 +602,22 @@ impl Runner<'_> {
                     error_chain(&error)
                 ),
             }),
+        }
+    }
+
+    /// Local first; on a local miss, the remote (whose verified bytes are
+    /// installed locally, then read back like any local entry).
+    fn lookup(&self, key: &str) -> Result<Lookup, xtask_cache::CacheError> {
+        let local = self.ws.cache.lookup(key)?;
+        let (Lookup::Miss, Some(remote)) = (&local, self.remote) else {
+            return Ok(local);
+        };
+        match remote.fetch(key) {
+            Some(bytes) => {
+                self.ws.cache.write_raw(key, &bytes)?;
+                self.ws.cache.lookup(key)
+            }
+            None => Ok(local),
         }
     }
 

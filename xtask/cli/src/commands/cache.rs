@@ -7,13 +7,18 @@ use anyhow::Context;
 use xtask_cache::PrunePolicy;
 use xtask_config::units;
 use xtask_engine::Workspace;
+use xtask_remote::CliRemote;
 
 use crate::args::{CacheCommand, PruneArgs};
 
 const DEFAULT_MAX_BYTES: u64 = 10 << 30;
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
 
-pub fn cache(ws: &Workspace, command: CacheCommand) -> anyhow::Result<ExitCode> {
+pub fn cache(
+    ws: &Workspace,
+    command: CacheCommand,
+    remote_flags: &CliRemote,
+) -> anyhow::Result<ExitCode> {
     let cache = &ws.cache;
     match command {
         CacheCommand::Status => {
@@ -29,6 +34,17 @@ pub fn cache(ws: &Workspace, command: CacheCommand) -> anyhow::Result<ExitCode> 
                 human_bytes(policy.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
                 policy.max_age.unwrap_or(DEFAULT_MAX_AGE).as_secs() / 86_400
             );
+            match super::remote_settings(ws, remote_flags)? {
+                None => println!(
+                    "remote cache  off (set [workspace.metadata.xtask.remote-cache] url, XTASK_REMOTE_CACHE_URL or --remote-cache=URL)"
+                ),
+                Some(settings) => {
+                    println!("remote cache");
+                    for (name, value) in settings.describe() {
+                        println!("  {name:<20} {value}");
+                    }
+                }
+            }
             if status.tmp_files > 0 {
                 println!(
                     "temp files    {} ({}), left by interrupted writes; `cache prune` removes old ones",

@@ -14,6 +14,7 @@ use anyhow::Context;
 use xtask_engine::Workspace;
 
 use xtask_engine::scope::{self, GitCli};
+use xtask_remote::{CliRemote, RemoteSettings};
 
 use crate::args::{Cli, Command, ScopeArgs};
 
@@ -23,13 +24,32 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Workspace::open(&dir, cli.cache_dir.as_deref())
             .with_context(|| format!("failed to load the workspace at {}", dir.display()))
     };
+    let remote_flags = CliRemote {
+        url: cli.remote_cache.clone(),
+        mode: cli.remote_cache_mode.clone(),
+    };
     match cli.command {
-        Command::Run(args) => run::run(workspace()?, args),
+        Command::Run(args) => run::run(workspace()?, args, &remote_flags),
         Command::Graph(args) => graph::graph(&workspace()?, &args),
         Command::Explain(args) => explain::explain(&workspace()?, &args),
         Command::Affected(args) => affected::affected(&workspace()?, &args),
-        Command::Cache(command) => cache::cache(&workspace()?, command),
+        Command::Cache(command) => cache::cache(&workspace()?, command, &remote_flags),
     }
+}
+
+/// The remote cache settings: `[workspace.metadata.xtask.remote-cache]`, then
+/// the environment, then the flags. `None` when no remote is configured.
+pub fn remote_settings(
+    ws: &Workspace,
+    flags: &CliRemote,
+) -> anyhow::Result<Option<RemoteSettings>> {
+    let env = |name: &str| std::env::var(name).ok();
+    Ok(RemoteSettings::resolve(
+        ws.pipeline.remote_cache.as_ref(),
+        &ws.pipeline.root_manifest,
+        &env,
+        flags,
+    )?)
 }
 
 /// Every package of the workspace.

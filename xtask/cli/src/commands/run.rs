@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use xtask_engine::{Children, Environment, RunOptions, Workspace};
+use xtask_engine::{Children, Environment, Event, EventSink, RunOptions, Workspace};
+use xtask_remote::{CliRemote, Remote};
 use xtask_report::{OutputLogs, Reporter, Style};
 
 use crate::args::RunArgs;
@@ -13,7 +14,7 @@ use crate::args::RunArgs;
 /// How often a run prunes the cache on its own.
 const AUTO_PRUNE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
-pub fn run(ws: Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Result<ExitCode> {
     let env = Environment::capture();
     let scope = super::scope(&ws, &args.scope)?;
     let plan = xtask_engine::plan(&ws, &args.tasks, &scope, &env)?;
@@ -26,7 +27,19 @@ pub fn run(ws: Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     let children = Arc::new(Children::default());
     install_interrupt_handler(Arc::clone(&children));
     let logs = OutputLogs::parse(&args.output_logs).unwrap_or(OutputLogs::Full);
-    let reporter = Reporter::new(Style::detect(), logs);
+    let reporter = Arc::new(Reporter::new(Style::detect(), logs));
+    let remote = match super::remote_settings(&ws, remote_flags)? {
+        Some(settings) => {
+            let limit = settings.flush_time_limit();
+            let warnings = Arc::clone(&reporter);
+            let remote = Remote::open(
+                settings,
+                Box::new(move |message| warnings.event(Event::Warning { message })),
+            )?;
+            Some((remote, limit))
+        }
+        None => None,
+    };
     let options = RunOptions {
         concurrency: args.concurrency.unwrap_or_else(default_concurrency).max(1),
         continue_on_error: args.continue_on_error,
@@ -39,9 +52,20 @@ pub fn run(ws: Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
         &args.tasks,
         &options,
         &env,
-        &reporter,
+        remote.as_ref().map(|(remote, _)| remote),
+        reporter.as_ref(),
         &children,
     );
+    if let Some((remote, limit)) = &remote {
+        // Bounded: a slow remote never holds a finished build for long.
+        let report = remote.finish(*limit);
+        if report.abandoned > 0 || report.failed > 0 {
+            eprintln!(
+                "xtask: remote cache: {} uploaded, {} failed, {} abandoned at the time limit",
+                report.uploaded, report.failed, report.abandoned
+            );
+        }
+    }
 
     if let Some(path) = &args.summarize {
         let path = if path.is_empty() {
