@@ -23,6 +23,8 @@ use crate::workspace::Workspace;
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The tasks asked for, as typed (for the summary).
+    pub tasks_requested: Vec<String>,
     pub concurrency: usize,
     /// Keep going after a failure (tasks that depend on it are still skipped).
     pub continue_on_error: bool,
@@ -31,7 +33,6 @@ pub struct RunOptions {
     /// Do not write the cache.
     pub no_cache_write: bool,
 }
-
 
 /// What the cache entry's `meta.json` holds.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -50,7 +51,6 @@ struct EntryMeta {
 pub fn execute(
     ws: &Workspace,
     plan: &Plan,
-    tasks_requested: &[String],
     options: &RunOptions,
     env: &Environment,
     remote: Option<&xtask_remote::Remote>,
@@ -120,7 +120,7 @@ pub fn execute(
     };
     let summary = RunSummary {
         format: 1,
-        tasks_requested: tasks_requested.to_vec(),
+        tasks_requested: options.tasks_requested.clone(),
         started_at: started_at
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

@@ -41,6 +41,7 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
         None => None,
     };
     let options = RunOptions {
+        tasks_requested: args.tasks.clone(),
         concurrency: args.concurrency.unwrap_or_else(default_concurrency).max(1),
         continue_on_error: args.continue_on_error,
         force: args.force,
@@ -49,7 +50,6 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
     let summary = xtask_engine::execute(
         &ws,
         &plan,
-        &args.tasks,
         &options,
         &env,
         remote.as_ref().map(|(remote, _)| remote),
