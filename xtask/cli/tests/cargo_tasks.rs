@@ -333,3 +333,56 @@ fn precise_keys_for_cargo_tasks() {
     fx.write("Cargo.toml", &root);
     assert_eq!(changed(&base, &keys(&fx, "build", &[])).len(), 3);
 }
+
+const ENV_SPLIT: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+--- .gitignore
+/target
+/turbo-cache
+--- crates/wants/Cargo.toml
+[package]
+name = "wants"
+version = "0.1.0"
+edition = "2021"
+[package.metadata.xtask.tasks.test]
+pass-env = ["SERVER_URL"]
+--- crates/wants/src/lib.rs
+#[test]
+fn sees_the_passed_variable() {
+    assert_eq!(std::env::var("SERVER_URL").as_deref(), Ok("http://127.0.0.1:1"));
+}
+--- crates/plain/Cargo.toml
+[package]
+name = "plain"
+version = "0.1.0"
+edition = "2021"
+--- crates/plain/src/lib.rs
+#[test]
+fn does_not_see_an_undeclared_variable() {
+    assert!(std::env::var("SERVER_URL").is_err());
+}
+"#;
+
+#[test]
+fn packages_with_different_env_settings_are_not_batched_together() {
+    let fx = Fixture::new(ENV_SPLIT);
+    let summary = fx.path("turbo-cache/s.json");
+    let output = fx
+        .command(&["run", "test", &format!("--summarize={}", summary.display())])
+        .env("SERVER_URL", "http://127.0.0.1:1")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert!(
+        output.status.success(),
+        "each package ran with its own environment:\n{out}"
+    );
+    assert!(
+        out.contains("(batched: 1 packages)"),
+        "two batches of one:\n{out}"
+    );
+}

@@ -325,6 +325,8 @@ impl Runner<'_> {
             return nodes;
         }
         let def = &self.plan.graph.nodes[node].def;
+        // One cargo process runs with one environment: members must agree on
+        // what reaches it (`env`, `pass-env`) as well as on the command.
         let same = |other: NodeIndex| {
             let o = &self.plan.graph.nodes[other].def;
             self.is_batchable(other)
@@ -332,6 +334,8 @@ impl Runner<'_> {
                 && o.args == def.args
                 && o.profile == def.profile
                 && o.features == def.features
+                && o.env == def.env
+                && o.pass_env == def.pass_env
         };
         let ready = std::mem::take(&mut schedule.ready).into_vec();
         let (joined, rest): (Vec<_>, Vec<_>) = ready
