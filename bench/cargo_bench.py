@@ -152,6 +152,26 @@ class TurboCrates(Turbo):
     filt = ["--filter=./crates/*"]
 
 
+class TurboSame(Turbo):
+    """Turborepo Cargo mode with the workspace `lint` task overridden (experimentalTaskCommand)
+    to do exactly the floor's work: fmt --check + clippy --all-targets. lint only."""
+    name = "turbo-same"
+    label = ("Turborepo Cargo mode, unfiltered `turbo run lint` with `bench-rust#lint` "
+             "overridden (experimentalTaskCommand) to the floor's command (lint only)")
+
+    def setup(self, ws):
+        super().setup(ws)
+        p = os.path.join(ws, "turbo.json")
+        with open(p) as f:
+            d = json.load(f)
+        d["futureFlags"]["experimentalTaskCommand"] = True
+        d["tasks"][f"{WS_NAME}#lint"] = {"cache": True, "command": ["sh", "-c", Cargo.CMDS["lint"]]}
+        tools.dump_json(p, d)
+
+    def cmd(self, task, ws, home):
+        return [TURBO_BIN, "run", "lint"] if task == "lint" else None
+
+
 class Cargo(CargoTool):
     name = "cargo"
     label = "one plain cargo invocation (the floor)"
@@ -166,7 +186,7 @@ class Cargo(CargoTool):
         return ["sh", "-c", self.CMDS[task]]
 
 
-ALL = [Xtask, Turbo, TurboCrates, Cargo]
+ALL = [Xtask, Turbo, TurboCrates, TurboSame, Cargo]
 
 
 def expected(tool, task, scenario, n):
@@ -284,7 +304,8 @@ def stats(samples):
         d["n_bad"] += 0 if s["ok"] else 1
         d["w"].append(s["wall_s"])
         d["r"].append(s["maxrss_kb"])
-        d["counts"].append(f"{s['executed']}/{s['total']}")
+        if s["total"] is not None:
+            d["counts"].append(f"{s['executed']}/{s['total']}")
     for sc in out.values():
         for d in sc.values():
             w, r = d.pop("w"), d.pop("r")
@@ -301,7 +322,7 @@ def ratios(st):
     for key, row in st.items():
         o = row.get("xtask", {}).get("median_s")
         out[key] = {p: round(o / row[p]["median_s"], 3)
-                    for p in ("turbo", "turbo-crates", "cargo")
+                    for p in ("turbo", "turbo-crates", "turbo-same", "cargo")
                     if o and row.get(p, {}).get("median_s")}
     return out
 
@@ -318,6 +339,12 @@ def markdown(r):
          f"{env['rustc']}, {r['nextest']}. Repo at {env['repo_rev']} "
          f"({env.get('repo_dirty_files', '?')} uncommitted files outside bench/). "
          f"Command: `{r['command']}`.", ""]
+    xb = r.get("xtask_binary")
+    if xb:
+        L += [f"xtask binary: sha256 {xb['sha256']}, built {xb['mtime']} (the tree may have "
+              "moved on; `repo_rev` is HEAD when the run ended).", ""]
+    for n in r.get("notes", []):
+        L += [f"**Note:** {n}", ""]
     for t, v in r["tools"].items():
         L.append(f"- **{t}**: {v['label']}" + ("" if v["available"] else
                                               f" — **skipped: {v['reason']}**"))
@@ -332,8 +359,8 @@ def markdown(r):
           "✗ = failed samples, ⚠ = wrong counts. Targets: xtask ≤ 0.5× Turborepo, "
           "≤ 1.1× plain cargo.", ""]
     tl = [t for t in r["tools"] if r["tools"][t]["available"]]
-    head = ["task / scenario"] + tl + ["xtask / turbo", "xtask / turbo-crates",
-                                       "xtask / cargo"]
+    rcols = [p for p in ("turbo", "turbo-crates", "turbo-same", "cargo") if p in tl]
+    head = ["task / scenario"] + tl + [f"xtask / {p}" for p in rcols]
     L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, row in r["stats"].items():
         cells = [key]
@@ -347,11 +374,17 @@ def markdown(r):
                 continue
             mark = (" ⚠" if d["n_bad"] else "") + (f" ✗{d['n_failed']}" if d["n_failed"] else "")
             rng = f" [{fmt_s(d['min_s'])}–{fmt_s(d['max_s'])}]" if d["n"] > 1 else ""
-            cells.append(f"{fmt_s(d['median_s'])}{rng} · {d['rss_median_mb']:.0f} MB · "
-                         f"{','.join(d['counts'])}{mark}")
+            cnt = f" · {','.join(d['counts'])}" if d["counts"] else ""
+            cells.append(f"{fmt_s(d['median_s'])}{rng} · {d['rss_median_mb']:.0f} MB{cnt}{mark}")
         rr = r["ratios"].get(key, {})
-        cells += [f"{rr[p]:.2f}×" if p in rr else "—" for p in ("turbo", "turbo-crates", "cargo")]
+        cells += [f"{rr[p]:.2f}×" if p in rr else "—" for p in rcols]
         L.append("| " + " | ".join(cells) + " |")
+    L += ["", "Not the same work everywhere (see bench/README.md, \"Cargo workload\"): "
+          "turbo's built-in `lint` is `cargo clippy` without `--all-targets` and without "
+          "`cargo fmt --check` (xtask and the floor lint test targets too); turbo's "
+          "unfiltered `build` builds only the entrypoint (bin) crates and their dependency "
+          "closure; `test` is libtest under turbo, nextest + doc tests under xtask and the "
+          "floor. `turbo-crates` is turbo's one-cargo-per-crate mode."]
     bad = [s for s in r["samples"] if not s["ok"]]
     if bad:
         L += ["", "## Problems", ""]
@@ -379,7 +412,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--tasks", default="lint,build", help="of lint,test,build")
     ap.add_argument("--scenarios", default="cold,leaf-edit")
-    ap.add_argument("--tools", default=",".join(c.name for c in ALL))
+    ap.add_argument("--tools", default="xtask,turbo,turbo-crates,cargo",
+                    help="of " + ",".join(c.name for c in ALL))
     ap.add_argument("--prime", action="store_true",
                     help="one untimed cold run per tool and task first (rep 0)")
     ap.add_argument("--timeout", type=float, default=1800)
@@ -432,6 +466,12 @@ def main():
             tool_objs.append(t)
         else:
             log(f"SKIPPED {n}: {why}")
+    xbin = None
+    if os.path.isfile(ctx.xtask_bin):
+        # Others may rebuild target/release/xtask while we run: record what we measured.
+        xbin = {"path": ctx.xtask_bin, "sha256": run.file_sha(ctx.xtask_bin),
+                "mtime": datetime.datetime.fromtimestamp(
+                    os.path.getmtime(ctx.xtask_bin)).isoformat(timespec="seconds")}
     graph, dirs = make_workspaces(ctx, a, tool_objs)
     log(f"=== {graph['n']} crates × {a.files} files; leaf {graph['leaf']} ===")
     samples, seq = [], 0
@@ -444,8 +484,10 @@ def main():
         for task in tasks:
             for sc in (["cold"] if rep == 0 else scen):
                 for t in order:
-                    seq += 1
                     ws, home = dirs[t.name]
+                    if t.cmd(task, ws, home) is None:
+                        continue
+                    seq += 1
                     s = one(ctx, a, t, task, sc, rep, ws, home, graph, seq)
                     samples.append(s)
                     rss = f"{s['maxrss_kb'] / 1024:.0f} MB" if s["maxrss_kb"] else "—"
@@ -459,6 +501,7 @@ def main():
     r = {"date": date, "command": "python3 bench/cargo_bench.py " + " ".join(sys.argv[1:]),
          "environment": env, "nextest": nextest, "turbo_version": tools.TURBO_VERSION,
          "xtask_version": tools.Xtask(ctx).version(None) if "xtask" in status else None,
+         "xtask_binary": xbin,
          "graph": {k: v for k, v in graph.items() if k != "crates"},
          "files": a.files, "seed": a.seed, "reps": a.reps, "tasks": tasks, "scenarios": scen,
          "tools": status, "samples": samples, "stats": st, "ratios": ratios(st),
