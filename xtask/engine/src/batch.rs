@@ -319,6 +319,11 @@ impl Batch<'_> {
                 "cargo nextest run --no-fail-fast --no-tests=pass --hide-progress-bar --status-level=all --final-status-level=none{names}{profile}{args}"
             );
             self.run_segmented(&command, root, children, att, |line, current| {
+                // The run's closing summary covers every member: nobody's own.
+                let trimmed = line.trim_start();
+                if trimmed.starts_with("Summary [") || trimmed.starts_with("────") {
+                    return None;
+                }
                 nextest_owner(line, &by_name).or(current)
             });
             let libraries: String = built
