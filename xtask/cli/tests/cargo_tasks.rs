@@ -219,7 +219,11 @@ fn a_compile_error_fails_the_package_and_its_dependents_not_the_others() {
         "{out}"
     );
     assert!(
-        out.contains("tool#check: its dependency good failed to build"),
+        out.contains("tool#check: xtask: failed: its dependency good failed to build"),
+        "{out}"
+    );
+    assert!(
+        out.contains("good#check: xtask: failed: it does not compile"),
         "{out}"
     );
 }

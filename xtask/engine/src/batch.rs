@@ -48,7 +48,6 @@ pub struct Batch<'a> {
 /// building; a formatting diff or a failed test does not.
 #[derive(Clone)]
 struct Failure {
-    #[allow(dead_code)] // kept for debugging output
     why: String,
     compile: bool,
 }
@@ -186,6 +185,14 @@ impl Batch<'_> {
             self.run_tests(root, children, &mut attribution);
         }
 
+        // Say why, in the member's own log: in a batch the exit code is
+        // everyone's, the reason is not.
+        for member in 0..self.members.len() {
+            if let Some(failure) = attribution.failed[member].clone() {
+                let line = format!("xtask: failed: {}\n", failure.why.trim_end());
+                attribution.push(member, line.as_bytes());
+            }
+        }
         let Attribution { logs, failed, .. } = attribution;
         self.members
             .iter()
@@ -430,10 +437,9 @@ impl Batch<'_> {
                 }
                 if failed.contains(&dep) {
                     let why = format!(
-                        "its dependency {} failed to build\n",
+                        "its dependency {} failed to build",
                         self.graph.packages[dep].name
                     );
-                    att.push(i, why.as_bytes());
                     att.fail(i, &why, true);
                     break;
                 }
