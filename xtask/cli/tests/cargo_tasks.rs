@@ -390,3 +390,18 @@ fn packages_with_different_env_settings_are_not_batched_together() {
         "two batches of one:\n{out}"
     );
 }
+
+#[test]
+fn a_shell_task_after_a_batched_build_sees_its_binary() {
+    let fx = Fixture::new(&MIXED.replace(
+        "members = [\"crates/*\"]",
+        "members = [\"crates/*\"]\n[workspace.metadata.xtask.tasks.package]\ncommand = \"test ! -f src/main.rs || test -x ../../target/release/$(basename $PWD)\"\ndepends-on = [\"build\"]",
+    ));
+    let (status, out) = statuses(&fx, &["package"]);
+    assert_eq!(status["tool#build"], "executed", "{out}");
+    assert_eq!(
+        status["tool#package"], "executed",
+        "ran after the batched build, binary in place:\n{out}"
+    );
+    assert_eq!(status["good#package"], "executed", "{out}");
+}
