@@ -64,32 +64,12 @@ fn main() {
 }
 "#;
 
-/// Runs `run <args> --continue --summarize` and returns task id → status.
+/// Runs `run <args> --continue` and returns task id → status, and the output.
 fn statuses(fx: &Fixture, args: &[&str]) -> (BTreeMap<String, String>, String) {
-    let summary = fx.path("turbo-cache/s.json");
-    let mut full = vec!["run"];
-    full.extend_from_slice(args);
-    let summarize = format!("--summarize={}", summary.display());
-    full.extend_from_slice(&["--continue", &summarize]);
-    let output = fx
-        .command(&full)
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .unwrap();
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
-    let map = json["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["task-id"].as_str().unwrap().to_string(),
-                t["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    (map, text(&output))
+    let mut full = args.to_vec();
+    full.push("--continue");
+    let (statuses, output) = fx.statuses(&full, &[]);
+    (statuses, text(&output))
 }
 
 fn expect(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

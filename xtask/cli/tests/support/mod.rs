@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -156,30 +156,53 @@ impl Fixture {
     }
 
     pub fn executed_with(&self, args: &[&str], env: &[(&str, &str)]) -> BTreeSet<String> {
+        let (statuses, output) = self.statuses(args, env);
+        assert!(
+            output.status.success(),
+            "xtask run {args:?} failed:\n{}",
+            text(&output)
+        );
+        statuses
+            .into_iter()
+            .filter(|(_, status)| status == "executed")
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Runs `run <args> --summarize=…` (success or not) and returns each
+    /// task's status from the summary, with the command's output.
+    pub fn statuses(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (BTreeMap<String, String>, Output) {
         let summary = self.path("turbo-cache/summary.json");
+        let _ = std::fs::remove_file(&summary);
         let summarize = format!("--summarize={}", summary.display());
         let mut full = vec!["run"];
         full.extend_from_slice(args);
         full.push(&summarize);
         let mut command = self.command(&full);
+        command.env_remove("CARGO_TARGET_DIR");
         for (k, v) in env {
             command.env(k, v);
         }
         let output = command.output().unwrap();
-        assert!(
-            output.status.success(),
-            "xtask {full:?} failed:\n{}",
-            text(&output)
-        );
         let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
-        json["tasks"]
+            serde_json::from_slice(&std::fs::read(&summary).unwrap_or_default())
+                .unwrap_or_else(|_| panic!("no run summary for {args:?}:\n{}", text(&output)));
+        let statuses = json["tasks"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|t| t["status"] == "executed")
-            .map(|t| t["task-id"].as_str().unwrap().to_string())
-            .collect()
+            .map(|t| {
+                (
+                    t["task-id"].as_str().unwrap().to_string(),
+                    t["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (statuses, output)
     }
 }
 
