@@ -883,88 +883,80 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_key_and_the_fix() {
-        let err = resolve("urll = \"x\"", &[], CliRemote::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("unknown key `urll`")
-                && err.contains("/ws/Cargo.toml")
-                && err.contains("`url`"),
-            "{err}"
-        );
-        let err = resolve("token = \"abc-secret\"", &[], CliRemote::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`token`") && err.contains("TURBO_TOKEN") && !err.contains("abc-secret"),
-            "{err}"
-        );
-        let err = resolve(
-            "url = \"file:///a\"\nmode = \"rwx\"",
-            &[],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("`mode` in /ws/Cargo.toml")
-                && err.contains("read-write, read, write or off"),
-            "{err}"
-        );
-        let err = resolve(
-            "url = \"file:///a\"\ntimeout = \"soon\"",
-            &[],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("`timeout`") && err.contains("30s"), "{err}");
-        let err = resolve(
-            "",
-            &[("XTASK_REMOTE_CACHE_URL", "ftp://x")],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("XTASK_REMOTE_CACHE_URL") && err.contains("s3://"),
-            "{err}"
-        );
-        let err = resolve(
-            "url = \"http://127.0.0.1:1\"",
-            &[("TURBO_TOKEN", "tok-123")],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("needs a team") && err.contains("TURBO_TEAM"),
-            "{err}"
-        );
-        let err = resolve(
-            "url = \"http://127.0.0.1:1\"",
-            &[("TURBO_TEAM", "t")],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("needs a token"), "{err}");
-        let err = resolve(
-            "url = \"file:///a\"\nsignature = true",
-            &[],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("SIGNATURE_KEY"), "{err}");
-        let err = resolve(
-            "url = \"file:///a\"\nnamespace = \"../x\"",
-            &[],
-            CliRemote::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("`namespace`"), "{err}");
+        // (manifest table, env, what the message must say, what it must not)
+        let cases: &[(&str, &[(&str, &str)], &[&str], &[&str])] = &[
+            (
+                "urll = \"x\"",
+                &[],
+                &["unknown key `urll`", "/ws/Cargo.toml", "`url`"],
+                &[],
+            ),
+            (
+                "token = \"abc-secret\"",
+                &[],
+                &["`token`", "TURBO_TOKEN"],
+                &["abc-secret"],
+            ),
+            (
+                "url = \"file:///a\"\nmode = \"rwx\"",
+                &[],
+                &["`mode` in /ws/Cargo.toml", "read-write, read, write or off"],
+                &[],
+            ),
+            (
+                "url = \"file:///a\"\ntimeout = \"soon\"",
+                &[],
+                &["`timeout`", "30s"],
+                &[],
+            ),
+            (
+                "",
+                &[("XTASK_REMOTE_CACHE_URL", "ftp://x")],
+                &["XTASK_REMOTE_CACHE_URL", "s3://"],
+                &[],
+            ),
+            (
+                "url = \"http://127.0.0.1:1\"",
+                &[("TURBO_TOKEN", "tok-123")],
+                &["needs a team", "TURBO_TEAM"],
+                &[],
+            ),
+            (
+                "url = \"http://127.0.0.1:1\"",
+                &[("TURBO_TEAM", "t")],
+                &["needs a token"],
+                &[],
+            ),
+            (
+                "url = \"file:///a\"\nsignature = true",
+                &[],
+                &["SIGNATURE_KEY"],
+                &[],
+            ),
+            (
+                "url = \"file:///a\"\nnamespace = \"../x\"",
+                &[],
+                &["`namespace`"],
+                &[],
+            ),
+        ];
+        for (table, env, says, hides) in cases {
+            let err = resolve(table, env, CliRemote::default())
+                .unwrap_err()
+                .to_string();
+            for piece in *says {
+                assert!(
+                    err.contains(piece),
+                    "{table:?}: expected `{piece}` in {err}"
+                );
+            }
+            for secret in *hides {
+                assert!(
+                    !err.contains(secret),
+                    "{table:?}: `{secret}` leaked in {err}"
+                );
+            }
+        }
     }
 
     #[test]
