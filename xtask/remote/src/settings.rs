@@ -883,8 +883,14 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_key_and_the_fix() {
-        // (manifest table, env, what the message must say, what it must not)
-        let cases: &[(&str, &[(&str, &str)], &[&str], &[&str])] = &[
+        /// Manifest table, env, what the message must say, what it must not.
+        type Case<'a> = (
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: &[Case] = &[
             (
                 "urll = \"x\"",
                 &[],
