@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use xtask_config::{CargoKind, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 
+use crate::discovered::CargoReads;
 use crate::events::TaskStatus;
 use crate::exec::{self, Children};
 use crate::task_graph::{NodeIndex, UPSTREAM_EDGES};
@@ -63,6 +64,15 @@ struct Attribution<'a> {
     /// Test executables (file names) built for each member, from cargo's
     /// artifact messages: how a test binary is traced back to its package.
     executables: HashMap<String, usize>,
+    /// What cargo reported compiling, for the members' discovered inputs.
+    reads: CargoReads,
+}
+
+/// What a batch produced: each member's result, and what cargo reported
+/// reading (shared: attributed to members by their dependency closures).
+pub struct BatchRun {
+    pub results: Vec<MemberResult>,
+    pub reads: CargoReads,
 }
 
 impl Attribution<'_> {
@@ -135,12 +145,7 @@ pub fn cargo_commands(
 
 impl Batch<'_> {
     /// Runs the batch and attributes the results.
-    pub fn run(
-        &self,
-        root: &Path,
-        children: &Children,
-        out: &dyn BatchOutput,
-    ) -> Vec<MemberResult> {
+    pub fn run(&self, root: &Path, children: &Children, out: &dyn BatchOutput) -> BatchRun {
         let mut attribution = Attribution {
             by_manifest: self
                 .members
@@ -159,6 +164,7 @@ impl Batch<'_> {
             out,
             nodes: self.members.iter().map(|m| m.node).collect(),
             executables: HashMap::new(),
+            reads: CargoReads::default(),
         };
         let all: Vec<PackageIndex> = self.members.iter().map(|m| m.package).collect();
         let mut cancelled = false;
@@ -193,8 +199,14 @@ impl Batch<'_> {
                 attribution.push(member, line.as_bytes());
             }
         }
-        let Attribution { logs, failed, .. } = attribution;
-        self.members
+        let Attribution {
+            logs,
+            failed,
+            reads,
+            ..
+        } = attribution;
+        let results = self
+            .members
             .iter()
             .zip(logs.into_iter().zip(failed))
             .map(|(member, (log, failed))| MemberResult {
@@ -206,7 +218,8 @@ impl Batch<'_> {
                 },
                 log,
             })
-            .collect()
+            .collect();
+        BatchRun { results, reads }
     }
 
     /// Runs one command, attributing its lines. Returns whether it succeeded.
@@ -238,7 +251,10 @@ impl Batch<'_> {
                 return;
             }
             match serde_json::from_slice::<serde_json::Value>(line) {
-                Ok(message) => self.attribute_message(&message, att),
+                Ok(message) => {
+                    att.reads.observe(&message);
+                    self.attribute_message(&message, att);
+                }
                 // Cargo's own progress lines ("Compiling …") belong to nobody.
                 Err(_) => att.out.line(att.nodes[0], line),
             }

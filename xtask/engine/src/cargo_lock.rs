@@ -63,8 +63,8 @@ impl Lock {
         })
     }
 
-    /// The external (non-path) crates reachable from the workspace package
-    /// `name`@`version`: `"name version"` → `"source checksum"`.
+    /// The crates reachable from the workspace package `name`@`version`:
+    /// `"name version"` → `"source checksum"`, or `"path"` for path crates.
     pub fn external_closure(&self, name: &str, version: &str) -> BTreeMap<String, String> {
         let mut closure = BTreeMap::new();
         let Some(start) = self.by_name.get(name).and_then(|c| {
@@ -85,12 +85,17 @@ impl Lock {
                     continue;
                 }
                 let package = &self.packages[dep];
-                if let Some(source) = &package.source {
-                    closure.insert(
-                        format!("{} {}", package.name, package.version),
-                        format!("{source} {}", package.checksum.as_deref().unwrap_or("-")),
-                    );
-                }
+                // A source-less entry is a path crate: a workspace member
+                // (the caller drops those: their files are hashed) or one
+                // outside the workspace, whose sources the discovered inputs
+                // cover — its name here lets them be attributed to us.
+                let source = match &package.source {
+                    Some(source) => {
+                        format!("{source} {}", package.checksum.as_deref().unwrap_or("-"))
+                    }
+                    None => "path".to_string(),
+                };
+                closure.insert(format!("{} {}", package.name, package.version), source);
                 stack.push(dep);
             }
         }
@@ -145,8 +150,9 @@ checksum = "cc"
         let app = lock.external_closure("app", "0.1.0");
         assert_eq!(
             app.keys().collect::<Vec<_>>(),
-            ["itoa 1.0.0", "serde 1.0.1"]
+            ["itoa 1.0.0", "lib 0.1.0", "serde 1.0.1"]
         );
+        assert_eq!(app["lib 0.1.0"], "path");
         assert!(app["itoa 1.0.0"].ends_with(" aa"));
         let other = lock.external_closure("other", "0.1.0");
         assert_eq!(other.keys().collect::<Vec<_>>(), ["serde 2.0.0"]);

@@ -62,6 +62,13 @@ pub fn diff(before: &KeyInputs, now: &KeyInputs) -> Vec<Change> {
         (None, None) => {}
         _ => changes.push(change("definition", "kind", "changed")),
     }
+    let empty = crate::key::DiscoveredInputs::default();
+    let (b, n) = (
+        before.discovered.as_ref().unwrap_or(&empty),
+        now.discovered.as_ref().unwrap_or(&empty),
+    );
+    diff_map("discovered file", &b.files, &n.files, &mut changes);
+    diff_map("discovered env", &b.env, &n.env, &mut changes);
     changes
 }
 

@@ -31,6 +31,21 @@ pub struct KeyInputs {
     /// Only for the built-in cargo kinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cargo: Option<CargoInputs>,
+    /// What cargo reported the last run of this task read beyond the
+    /// inputs above, with the values those names have now (see
+    /// `discovered.rs`). Absent until a run has reported anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovered: Option<DiscoveredInputs>,
+}
+
+/// Discovered inputs and their current values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DiscoveredInputs {
+    /// Path (workspace-relative, or absolute outside it) → content hash.
+    pub files: BTreeMap<String, String>,
+    /// Variable → hash of its value, or `<unset>`.
+    pub env: BTreeMap<String, String>,
 }
 
 /// What a cargo invocation compiles besides the package's own files.
@@ -63,14 +78,17 @@ impl KeyInputs {
             env: BTreeMap::new(),
             dependencies: BTreeMap::new(),
             cargo: None,
+            discovered: None,
         }
     }
 
     /// The key: 64 lowercase hex characters.
     pub fn key(&self) -> String {
         // serde_json writes struct fields in declaration order and BTreeMaps
-        // sorted, so the encoding is canonical.
-        let encoded = serde_json::to_vec(self).unwrap_or_default();
+        // sorted, so the encoding is canonical. It cannot fail (string keys,
+        // no custom serializers); if it ever did, sharing an empty encoding
+        // would make different tasks share a key, so stop instead.
+        let encoded = serde_json::to_vec(self).expect("key inputs always serialize");
         blake3::hash(&encoded).to_hex().to_string()
     }
 }
@@ -97,6 +115,15 @@ mod tests {
         changed.push(k);
         let mut k = base.clone();
         k.definition = serde_json::json!({"x": 2});
+        changed.push(k);
+        let mut k = base.clone();
+        k.discovered = Some(DiscoveredInputs::default());
+        changed.push(k);
+        let mut k = base.clone();
+        k.discovered = Some(DiscoveredInputs {
+            files: BTreeMap::from([("shared/x".into(), "01".into())]),
+            env: BTreeMap::new(),
+        });
         changed.push(k);
         for k in &changed {
             assert_ne!(k.key(), base.key());

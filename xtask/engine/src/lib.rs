@@ -5,6 +5,8 @@
 
 mod batch;
 mod cargo_lock;
+mod dep_info;
+mod discovered;
 mod env;
 pub mod events;
 mod exec;
@@ -17,6 +19,7 @@ mod outputs;
 mod plan;
 mod run;
 pub mod scope;
+mod settle;
 pub mod summary;
 pub mod task_graph;
 mod workspace;

@@ -12,6 +12,7 @@ use xtask_hash::{Snapshot, StatCache};
 
 use crate::EngineError;
 use crate::cargo_lock::Lock;
+use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
 use crate::inputs::{self, PackageFiles};
 use crate::key::{CargoInputs, KeyInputs};
@@ -26,10 +27,22 @@ pub struct Plan {
     pub hashed_files: usize,
     pub hashed_bytes: u64,
     pub total_files: usize,
+    /// The workspace's files as hashed for this plan: discovered inputs
+    /// inside the workspace are valued from it, and a task's inputs are
+    /// checked against it again after the task ran.
+    pub snapshot: Snapshot,
 }
 
+#[derive(Clone)]
 pub struct PlannedTask {
+    /// The key a hit must match: `inputs.key()`.
     pub key: String,
+    /// The key of what is known before running (`inputs` without
+    /// `discovered`): it names the discovered-inputs manifest.
+    pub declared_key: String,
+    /// What the last run of `declared_key` read beyond its inputs, from its
+    /// manifest; `None` when no run reported anything (yet).
+    pub discovered: Option<DiscoveredNames>,
     pub inputs: KeyInputs,
     /// What runs, as a shell command; `None` for a task with nothing to run.
     pub command: Option<String>,
@@ -79,12 +92,29 @@ pub fn plan(
                 .dependencies
                 .insert(graph.label(dep).to_string(), dep_key);
         }
+        let mut names = None;
         if let Action::Cargo(kind) = task.def.action {
             let context = cargo_context.get_or_insert_with(|| CargoContext::new(ws));
-            key_inputs.cargo = Some(context.inputs(&ws.graph, &files, task.package, kind));
+            key_inputs.cargo = Some(context.inputs(ws, &files, task.package, &task.task, kind));
+        }
+        let declared_key = key_inputs.key();
+        if matches!(task.def.action, Action::Cargo(_)) {
+            names = local_manifest(ws, &declared_key);
+            if let Some(names) = &names {
+                let command_env =
+                    env.for_command(&task.def, ws.pipeline.env_mode, &ws.pipeline.global_env);
+                let resolver = Resolver {
+                    root: &ws.root,
+                    snapshot: &snapshot,
+                    env: &command_env,
+                };
+                key_inputs.discovered = Some(resolver.resolve(names));
+            }
         }
         planned[node] = Some(PlannedTask {
             key: key_inputs.key(),
+            declared_key,
+            discovered: names,
             inputs: key_inputs,
             command,
             outputs,
@@ -99,7 +129,19 @@ pub fn plan(
         hashed_files: snapshot.hashed,
         hashed_bytes: snapshot.hashed_bytes,
         total_files: snapshot.files.len(),
+        snapshot,
     })
+}
+
+/// The discovered-inputs manifest of `declared_key` in the local cache. A
+/// damaged or empty one is no manifest.
+pub(crate) fn local_manifest(ws: &Workspace, declared_key: &str) -> Option<DiscoveredNames> {
+    match ws.cache.lookup(&discovered::manifest_key(declared_key)) {
+        Ok(xtask_cache::Lookup::Hit(entry)) => {
+            DiscoveredNames::parse(entry.meta()).filter(|names| !names.is_empty())
+        }
+        _ => None,
+    }
 }
 
 /// Hashes the workspace's files, through the persistent stat cache.
@@ -236,6 +278,7 @@ impl CargoContext {
             "Cargo.toml (compilation settings)".into(),
             root_manifest_digest(ws),
         );
+        workspace_files.extend(outer_cargo_config(&ws.root));
         let rustc = duct::cmd("rustc", ["-vV"])
             .dir(&ws.root)
             .stderr_null()
@@ -251,11 +294,13 @@ impl CargoContext {
 
     fn inputs(
         &self,
-        graph: &PackageGraph,
+        ws: &Workspace,
         files: &PackageFiles<'_>,
         package: PackageIndex,
+        task: &str,
         kind: CargoKind,
     ) -> CargoInputs {
+        let graph = &ws.graph;
         let mut closure = BTreeMap::new();
         let mut stack: Vec<PackageIndex> =
             graph.dependencies_of(package, &UPSTREAM_EDGES).collect();
@@ -268,21 +313,134 @@ impl CargoContext {
             if dep == package || closure.contains_key(name) {
                 continue;
             }
-            closure.insert(name.clone(), files.digest(graph, dep));
+            closure.insert(name.clone(), dependency_digest(ws, files, dep, task));
             stack.extend(graph.dependencies_of(dep, &UPSTREAM_EDGES));
         }
         let package_info = &graph.packages[package];
+        let mut workspace_files = self.workspace_files.clone();
+        if kind == CargoKind::Lint {
+            workspace_files.extend(lint_config_files(&graph.package_dir(package)));
+        }
         CargoInputs {
             closure,
             external: self
                 .lock
                 .as_ref()
-                .map(|lock| lock.external_closure(&package_info.name, &package_info.version))
+                .map(|lock| {
+                    let mut external =
+                        lock.external_closure(&package_info.name, &package_info.version);
+                    external.retain(|entry, source| {
+                        let name = entry.split(' ').next().unwrap_or(entry);
+                        source != "path" || graph.find(name).is_none()
+                    });
+                    external
+                })
                 .unwrap_or_default(),
-            workspace_files: self.workspace_files.clone(),
+            workspace_files,
             rustc: self.rustc.clone(),
         }
     }
+}
+
+/// A dependency's files, plus what its own definition of the same task
+/// declares as extra inputs: a dependent compiles the dependency, so what the
+/// dependency's key includes, the dependent's does too.
+fn dependency_digest(
+    ws: &Workspace,
+    files: &PackageFiles<'_>,
+    dep: PackageIndex,
+    task: &str,
+) -> String {
+    let digest = files.digest(&ws.graph, dep);
+    let name = &ws.graph.packages[dep].name;
+    let Some(def) = ws.pipeline.task_for(name, task) else {
+        return digest;
+    };
+    if def.inputs.is_none() {
+        return digest;
+    }
+    let declared = inputs::task_inputs(&ws.graph, files, dep, &def, &GlobSet::empty());
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(digest.as_bytes());
+    for (path, value) in &declared {
+        hasher.update(path.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(value.as_bytes());
+        hasher.update(b"\0");
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// Files that configure compilation from outside the workspace: cargo's
+/// config in every parent directory of the workspace and in `$CARGO_HOME`
+/// (and the location of `$CARGO_HOME` itself, which holds the registry).
+fn outer_cargo_config(root: &std::path::Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let mut dirs: Vec<std::path::PathBuf> =
+        root.ancestors().skip(1).map(|d| d.join(".cargo")).collect();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")));
+    if let Some(home) = &cargo_home {
+        found.insert(
+            "$CARGO_HOME".to_string(),
+            blake3::hash(home.as_os_str().as_encoded_bytes()).to_hex()[..32].to_string(),
+        );
+        dirs.push(home.clone());
+    }
+    for dir in dirs {
+        for name in ["config.toml", "config"] {
+            let path = dir.join(name);
+            if let Ok(bytes) = std::fs::read(&path) {
+                found.insert(
+                    path.to_string_lossy().into_owned(),
+                    blake3::hash(&bytes).to_hex().to_string(),
+                );
+            }
+        }
+    }
+    found
+}
+
+/// rustfmt's and clippy's configuration as they find it: the nearest
+/// `rustfmt.toml`/`.rustfmt.toml` and `clippy.toml`/`.clippy.toml` searching
+/// upward from the package (every one found counts: which one wins is the
+/// tools' business), rustfmt's user config, and `CLIPPY_CONF_DIR`.
+fn lint_config_files(package_dir: &std::path::Path) -> BTreeMap<String, String> {
+    const NAMES: [&str; 4] = [
+        "rustfmt.toml",
+        ".rustfmt.toml",
+        "clippy.toml",
+        ".clippy.toml",
+    ];
+    let mut dirs: Vec<std::path::PathBuf> =
+        package_dir.ancestors().map(|d| d.to_path_buf()).collect();
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")));
+    if let Some(config) = config_home {
+        dirs.push(config.join("rustfmt"));
+    }
+    let mut found = BTreeMap::new();
+    if let Some(dir) = std::env::var_os("CLIPPY_CONF_DIR") {
+        found.insert(
+            "$CLIPPY_CONF_DIR".to_string(),
+            blake3::hash(dir.as_encoded_bytes()).to_hex()[..32].to_string(),
+        );
+        dirs.push(dir.into());
+    }
+    for dir in dirs {
+        for name in NAMES {
+            let path = dir.join(name);
+            if let Ok(bytes) = std::fs::read(&path) {
+                found.insert(
+                    path.to_string_lossy().into_owned(),
+                    blake3::hash(&bytes).to_hex().to_string(),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// The root manifest without `metadata` tables: editing a task definition

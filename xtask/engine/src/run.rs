@@ -1,6 +1,7 @@
 //! Executing a plan: a pool of worker threads over the task graph. Each task
 //! is restored from the cache or run; results flow to the reporter as events.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,6 +10,7 @@ use xtask_cache::{Artifact, Lookup, RestoreLimits};
 use xtask_config::{Action, TaskDef};
 
 use crate::batch::{Batch, BatchOutput, Member};
+use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
@@ -16,6 +18,7 @@ use crate::history::History;
 use crate::output_state::{self, OutputState, Seen};
 use crate::outputs;
 use crate::plan::{Plan, PlannedTask};
+use crate::settle::{self, FinalKeys};
 use crate::summary::{RunSummary, TaskSummary, Totals};
 use crate::task_graph::NodeIndex;
 use crate::workspace::Workspace;
@@ -68,7 +71,9 @@ pub fn execute(
     let history = Mutex::new(History::load(&ws.state_dir));
     let mut output_state = OutputState::load(&ws.state_dir);
     let output_updates = Mutex::new(Vec::new());
+    let final_keys = FinalKeys::new(count);
     let runner = Runner {
+        final_keys: &final_keys,
         ws,
         plan,
         options,
@@ -266,9 +271,11 @@ struct Runner<'a> {
     output_state: &'a OutputState,
     output_updates: &'a Mutex<Vec<(String, Seen)>>,
     remote: Option<&'a xtask_remote::Remote>,
+    /// The key each finished task's result is stored or found under.
+    final_keys: &'a FinalKeys,
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
     fn work(&self, state: &Mutex<Schedule>, wake: &Condvar, priorities: &[usize]) {
         loop {
             let nodes = {
@@ -350,13 +357,14 @@ impl Runner<'_> {
     fn process_batch(&self, nodes: &[NodeIndex]) -> Vec<TaskStatus> {
         let mut statuses: Vec<Option<TaskStatus>> = vec![None; nodes.len()];
         let mut missed = Vec::new();
+        let settled: Vec<Cow<'_, PlannedTask>> = nodes.iter().map(|&n| self.settled(n)).collect();
         for (i, &node) in nodes.iter().enumerate() {
             let task = &self.plan.graph.nodes[node];
             if self.children.is_cancelled() {
                 statuses[i] = Some(TaskStatus::Cancelled);
             } else if task.def.cache
                 && !self.options.force
-                && let Some(status) = self.try_restore(node, &self.plan.tasks[node])
+                && let Some(status) = self.try_restore(node, &settled[i])
             {
                 statuses[i] = Some(status);
             } else {
@@ -378,7 +386,7 @@ impl Runner<'_> {
             self.sink.event(Event::TaskStarted {
                 node,
                 label: self.plan.graph.label(node),
-                key: &self.plan.tasks[node].key,
+                key: &settled[i].key,
             });
         }
         let batch = Batch {
@@ -400,17 +408,37 @@ impl Runner<'_> {
             nextest: crate::plan::nextest_installed(),
         };
         let started = Instant::now();
-        let results = batch.run(&self.ws.root, self.children, &LiveOutput { runner: self });
-        for (&i, result) in missed.iter().zip(results) {
-            let planned = &self.plan.tasks[result.node];
-            let task = &self.plan.graph.nodes[result.node];
+        let run = batch.run(&self.ws.root, self.children, &LiveOutput { runner: self });
+        let lock_after_run = std::fs::read_to_string(self.ws.root.join("Cargo.lock"))
+            .ok()
+            .and_then(|text| crate::cargo_lock::Lock::parse(&text));
+        for (&i, result) in missed.iter().zip(run.results) {
+            let node = result.node;
+            let task = &self.plan.graph.nodes[node];
+            let command_env = self.command_env(node);
+            let resolver = self.resolver(&command_env);
+            // What cargo reported reading is part of the key the result is
+            // stored (and found) under.
+            let after = settle::after_cargo_run(
+                self.ws,
+                self.plan,
+                node,
+                &settled[i],
+                &run.reads,
+                &resolver,
+                lock_after_run.as_ref(),
+            );
             if result.status == TaskStatus::Executed
                 && task.def.cache
                 && !self.options.no_cache_write
+                && self.unchanged_while_running(node, &after.task, &after.changed_while_running)
             {
-                self.store(result.node, planned, &result.log, started.elapsed());
+                self.store(node, &after.task, &result.log, started.elapsed());
+                if let Some(names) = &after.new_manifest {
+                    self.store_manifest(&after.task.declared_key, names);
+                }
             }
-            self.finished(result.node, planned, &result.status, started, &result.log);
+            self.finished(node, &after.task, &result.status, started, &result.log);
             statuses[i] = Some(result.status);
         }
         statuses
@@ -421,7 +449,8 @@ impl Runner<'_> {
 
     fn process(&self, node: NodeIndex) -> TaskStatus {
         let task = &self.plan.graph.nodes[node];
-        let planned = &self.plan.tasks[node];
+        let settled = self.settled(node);
+        let planned: &PlannedTask = &settled;
         let label = self.plan.graph.label(node);
         let started = Instant::now();
         if self.children.is_cancelled() {
@@ -471,7 +500,11 @@ impl Runner<'_> {
                 TaskStatus::Failed { exit_code: 127 }
             }
         };
-        if status == TaskStatus::Executed && cacheable && !self.options.no_cache_write {
+        if status == TaskStatus::Executed
+            && cacheable
+            && !self.options.no_cache_write
+            && self.unchanged_while_running(node, planned, &[])
+        {
             self.store(node, planned, &log, started.elapsed());
         }
         self.finished(node, planned, &status, started, &log);
@@ -499,6 +532,7 @@ impl Runner<'_> {
         started: Instant,
         log: &[u8],
     ) {
+        self.final_keys.set(node, &planned.key);
         self.sink.event(Event::TaskFinished {
             node,
             label: self.plan.graph.label(node),
@@ -607,6 +641,96 @@ impl Runner<'_> {
                 ),
             }),
         }
+    }
+
+    /// The task as it must be looked up now (see `settle.rs`).
+    fn settled(&self, node: NodeIndex) -> Cow<'a, PlannedTask> {
+        let command_env = self.command_env(node);
+        let resolver = self.resolver(&command_env);
+        settle::settle(
+            self.plan,
+            node,
+            self.final_keys,
+            |declared| self.manifest(declared),
+            &resolver,
+        )
+    }
+
+    fn command_env(&self, node: NodeIndex) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        self.env.for_command(
+            &self.plan.graph.nodes[node].def,
+            self.ws.pipeline.env_mode,
+            &self.ws.pipeline.global_env,
+        )
+    }
+
+    fn resolver<'e>(
+        &'e self,
+        command_env: &'e [(std::ffi::OsString, std::ffi::OsString)],
+    ) -> Resolver<'e> {
+        Resolver {
+            root: &self.ws.root,
+            snapshot: &self.plan.snapshot,
+            env: command_env,
+        }
+    }
+
+    /// The discovered-inputs manifest of a declared key: local, then remote.
+    fn manifest(&self, declared_key: &str) -> Option<DiscoveredNames> {
+        if let Some(names) = crate::plan::local_manifest(self.ws, declared_key) {
+            return Some(names);
+        }
+        let remote = self.remote?;
+        let key = discovered::manifest_key(declared_key);
+        let bytes = remote.fetch(&key)?;
+        self.ws.cache.write_raw(&key, &bytes).ok()?;
+        crate::plan::local_manifest(self.ws, declared_key)
+    }
+
+    fn store_manifest(&self, declared_key: &str, names: &DiscoveredNames) {
+        let key = discovered::manifest_key(declared_key);
+        let meta = names.to_json();
+        let artifact = Artifact {
+            meta: &meta,
+            log: b"",
+            base_dir: &self.ws.root,
+            outputs: &[],
+        };
+        // Losing a manifest costs the next run a miss, never a wrong hit.
+        if self.ws.cache.store(&key, &artifact).is_ok()
+            && let Some(remote) = self.remote
+            && let Ok(Some(bytes)) = self.ws.cache.read_raw(&key)
+        {
+            remote.upload(&key, bytes, Duration::ZERO);
+        }
+    }
+
+    /// A result may be stored only if what the task read is what its key
+    /// says: its input files must be as they were when hashed, and the
+    /// discovered inputs as they were looked up. An edit made while the task
+    /// ran (even one reverted since) means the result belongs to no key.
+    fn unchanged_while_running(
+        &self,
+        node: NodeIndex,
+        planned: &PlannedTask,
+        discovered_changed: &[String],
+    ) -> bool {
+        let mut changed: Vec<String> = discovered_changed.to_vec();
+        changed.extend(settle::inputs_changed_since_plan(
+            self.ws, self.plan, node, planned,
+        ));
+        if changed.is_empty() {
+            return true;
+        }
+        changed.truncate(5);
+        self.sink.event(Event::Warning {
+            message: format!(
+                "{}: its inputs changed while it ran ({}); not caching this result",
+                self.plan.graph.label(node),
+                changed.join(", ")
+            ),
+        });
+        false
     }
 
     /// Local first; on a local miss, the remote (whose verified bytes are

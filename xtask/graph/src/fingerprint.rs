@@ -5,7 +5,10 @@
 //! change our graph: the root manifest, every member manifest, Cargo.lock,
 //! `.cargo/config(.toml)`, `CARGO_TARGET_DIR`, and the subdirectories of each
 //! directory that holds members (a new crate under a `members = ["crates/*"]`
-//! glob changes no manifest, only that listing; files there do not matter).
+//! glob changes no manifest, only that listing; files there do not matter),
+//! and what cargo's target auto-discovery looks at in each member
+//! (`src/bin/`, `examples/`, `tests/`, `benches/`, `build.rs`, `src/main.rs`,
+//! `src/lib.rs`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::PackageGraph;
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct CachedGraph {
@@ -72,18 +75,28 @@ fn fingerprint(graph: &PackageGraph) -> String {
     for dir in member_parent_dirs(graph) {
         hasher.update(b"listing");
         hasher.update(dir.as_os_str().as_encoded_bytes());
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .map(|it| {
-                it.filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.file_name())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        for name in names {
+        for name in listing(&dir, |t| t.is_dir()) {
             hasher.update(name.as_encoded_bytes());
             hasher.update(b"\0");
+        }
+    }
+    // Cargo discovers targets from the file tree: a new `src/bin/x.rs` or
+    // `examples/y.rs` (or a `build.rs`) changes the package's targets, and
+    // so its binaries and outputs, without any manifest changing.
+    for package in &graph.packages {
+        let dir = root.join(&package.dir);
+        for file in ["build.rs", "src/main.rs", "src/lib.rs"] {
+            hasher.update(b"target-file");
+            hasher.update(file.as_bytes());
+            hasher.update(&[u8::from(dir.join(file).exists())]);
+        }
+        for sub in ["src/bin", "examples", "tests", "benches"] {
+            hasher.update(b"target-dir-listing");
+            hasher.update(sub.as_bytes());
+            for name in listing(&dir.join(sub), |_| true) {
+                hasher.update(name.as_encoded_bytes());
+                hasher.update(b"\0");
+            }
         }
     }
     hasher.update(b"target-dir");
@@ -93,6 +106,21 @@ fn fingerprint(graph: &PackageGraph) -> String {
             .as_encoded_bytes(),
     );
     hasher.finalize().to_hex().to_string()
+}
+
+/// The sorted names in `dir` whose file type passes `keep` (empty when
+/// `dir` does not exist).
+fn listing(dir: &Path, keep: impl Fn(&std::fs::FileType) -> bool) -> Vec<std::ffi::OsString> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| keep(&t)))
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Directories whose listing can add or remove members: the parents of member

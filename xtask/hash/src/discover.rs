@@ -113,9 +113,13 @@ impl ParallelVisitor for ThreadVisitor<'_, '_> {
         let Ok(meta) = entry.metadata() else {
             return WalkState::Continue;
         };
+        let mut stat = FileStat::from_metadata(&meta);
+        if is_symlink {
+            stat = stat.through_link(entry.path());
+        }
         self.local.push(Found {
             path: rel.to_string_lossy().replace('\\', "/"),
-            stat: FileStat::from_metadata(&meta),
+            stat,
             is_symlink,
         });
         WalkState::Continue

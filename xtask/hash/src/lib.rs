@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-pub use stat_cache::StatCache;
+pub use stat_cache::{FileStat, StatCache};
 
 /// One input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub struct FileEntry {
     pub path: String,
     pub hash: blake3::Hash,
     pub executable: bool,
+    /// What `stat` said when the file was hashed: a task's inputs are
+    /// compared with it again after the task ran.
+    pub stat: FileStat,
 }
 
 /// Every input file of the workspace, sorted by path.
@@ -72,6 +75,7 @@ pub fn snapshot(
                     path: file.path.clone(),
                     hash,
                     executable,
+                    stat: file.stat,
                 };
                 return Ok((entry, None));
             }
@@ -85,6 +89,7 @@ pub fn snapshot(
                 path: file.path.clone(),
                 hash,
                 executable,
+                stat: file.stat,
             };
             Ok((entry, Some(file.stat.size)))
         })
@@ -123,8 +128,10 @@ pub fn hash_file(path: &Path, size_hint: u64) -> Result<blake3::Hash, HashError>
     Ok(hasher.finalize())
 }
 
-/// Hashes what a symlink points to (as git does), never the target's content:
-/// the target may be outside the workspace or missing.
+/// Hashes a symlink by where it points and, when that is a file, by the
+/// file's content: a task that reads through the link reads the content, so
+/// editing the target (even outside the workspace) must change the key. The
+/// stat the cache compares is the target's (see `discover.rs`).
 fn hash_symlink(path: &Path) -> Result<blake3::Hash, HashError> {
     let target = std::fs::read_link(path).map_err(|source| HashError::Io {
         path: path.to_path_buf(),
@@ -133,5 +140,11 @@ fn hash_symlink(path: &Path) -> Result<blake3::Hash, HashError> {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"symlink\0");
     hasher.update(target.as_os_str().as_encoded_bytes());
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
+    {
+        hasher.update(b"\0content\0");
+        hasher.update(hash_file(path, meta.len())?.as_bytes());
+    }
     Ok(hasher.finalize())
 }

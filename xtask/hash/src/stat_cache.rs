@@ -39,6 +39,26 @@ impl FileStat {
             mode: meta.mode(),
         }
     }
+
+    /// The stat of a symlink (`self`, from `lstat`) combined with its
+    /// target's, when the target is a file: its content is part of the
+    /// link's hash, so an edit of the target must look like a change, and so
+    /// must re-pointing the link (a new link has a new ctime).
+    pub fn through_link(self, link: &Path) -> FileStat {
+        match std::fs::metadata(link) {
+            Ok(target) if target.is_file() => {
+                let target = FileStat::from_metadata(&target);
+                FileStat {
+                    size: target.size,
+                    mtime_ns: self.mtime_ns.max(target.mtime_ns),
+                    ctime_ns: self.ctime_ns.max(target.ctime_ns),
+                    inode: target.inode,
+                    mode: self.mode,
+                }
+            }
+            _ => self,
+        }
+    }
 }
 
 #[derive(Debug, Default)]

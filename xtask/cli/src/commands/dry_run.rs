@@ -30,6 +30,10 @@ struct DryRunTask<'a> {
     inputs: &'a std::collections::BTreeMap<String, String>,
     /// Declared variables, with hashes of their values (never the values).
     env: &'a std::collections::BTreeMap<String, String>,
+    /// What cargo reported the last run read beyond `inputs` (files outside
+    /// the package, `env!` reads), with their values now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discovered: Option<&'a xtask_engine::key::DiscoveredInputs>,
 }
 
 pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
@@ -65,6 +69,7 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
                 outputs: &planned.outputs,
                 inputs: &planned.inputs.files,
                 env: &planned.inputs.env,
+                discovered: planned.inputs.discovered.as_ref(),
             }
         })
         .collect();
@@ -98,6 +103,15 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
             }
         );
         println!("  inputs        = {} files", task.inputs.len());
+        if let Some(discovered) = task.discovered {
+            let names: Vec<&str> = discovered
+                .files
+                .keys()
+                .chain(discovered.env.keys())
+                .map(String::as_str)
+                .collect();
+            println!("  discovered    = {}", names.join(", "));
+        }
         println!("  outputs       = {}", task.outputs.join(", "));
         println!("  dependencies  = {}", task.dependencies.join(", "));
         println!("  dependents    = {}", task.dependents.join(", "));

@@ -26,6 +26,15 @@ pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     let now = &plan.tasks[node];
     println!("{}: key {}", args.task, now.key);
+    if let Some(discovered) = &now.inputs.discovered {
+        println!("discovered inputs (what cargo reported its last run read beyond its own files):");
+        for name in discovered.files.keys() {
+            println!("  file  {name}");
+        }
+        for name in discovered.env.keys() {
+            println!("  env   {name}");
+        }
+    }
     let in_cache = matches!(ws.cache.lookup(&now.key), Ok(Lookup::Hit(_)));
     let Some(before) = History::last(&ws.state_dir, &args.task) else {
         println!(

@@ -176,10 +176,25 @@ impl Fixture {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> (BTreeMap<String, String>, Output) {
+        self.statuses_in("", args, env)
+    }
+
+    /// [`Fixture::statuses`] for a workspace in a subdirectory (`-C dir`).
+    pub fn statuses_in(
+        &self,
+        dir: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (BTreeMap<String, String>, Output) {
         let summary = self.path("turbo-cache/summary.json");
         let _ = std::fs::remove_file(&summary);
         let summarize = format!("--summarize={}", summary.display());
-        let mut full = vec!["run"];
+        let mut full = if dir.is_empty() {
+            vec![]
+        } else {
+            vec!["-C", dir]
+        };
+        full.push("run");
         full.extend_from_slice(args);
         full.push(&summarize);
         let mut command = self.command(&full);
