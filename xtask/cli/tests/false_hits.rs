@@ -150,3 +150,152 @@ fn every_mutation_reruns_what_it_must_and_nothing_else() {
         failures.join("\n")
     );
 }
+
+/// `a` and `c` use `shared` plainly, `b` enables its `extra` feature. Cargo
+/// unifies features within one invocation, so batching `b` with `a` would
+/// make `a`'s test see `extra` — a result `cargo test -p a` never gives.
+const FEATURES: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+--- .gitignore
+/target
+/turbo-cache
+--- crates/shared/Cargo.toml
+[package]
+name = "shared"
+version = "0.1.0"
+edition = "2021"
+[features]
+extra = []
+--- crates/shared/src/lib.rs
+pub fn mode() -> &'static str {
+    if cfg!(feature = "extra") { "extra" } else { "plain" }
+}
+--- crates/a/Cargo.toml
+[package]
+name = "a"
+version = "0.1.0"
+edition = "2021"
+[dependencies]
+shared = { path = "../shared" }
+--- crates/a/src/lib.rs
+#[test]
+fn sees_plain() {
+    assert_eq!(shared::mode(), "plain");
+}
+--- crates/c/Cargo.toml
+[package]
+name = "c"
+version = "0.1.0"
+edition = "2021"
+[dependencies]
+shared = { path = "../shared" }
+--- crates/c/src/lib.rs
+#[test]
+fn sees_plain_too() {
+    assert_eq!(shared::mode(), "plain");
+}
+--- crates/b/Cargo.toml
+[package]
+name = "b"
+version = "0.1.0"
+edition = "2021"
+[dependencies]
+shared = { path = "../shared", features = ["extra"] }
+--- crates/b/src/lib.rs
+#[test]
+fn sees_extra() {
+    assert_eq!(shared::mode(), "extra");
+}
+"#;
+
+#[test]
+fn batches_never_unify_features_a_package_alone_would_not_see() {
+    let fixture = Fixture::new(FEATURES);
+    let output = fixture.xtask(&["run", "test", "--concurrency", "1"]);
+    let log = text(&output);
+    assert!(output.status.success(), "a batch changed a result:\n{log}");
+    // The packages that agree still share one invocation; `b` runs apart.
+    assert!(
+        log.contains("(batched: 3 packages)"),
+        "a, c and shared agree on features and should be one batch:\n{log}"
+    );
+    assert_eq!(fixture.executed(&["test"]), BTreeSet::new());
+    assert_eq!(
+        fixture.executed(&["test", "--filter", "a", "--force"]),
+        support::set(&["a#test"])
+    );
+}
+
+const SLOW_TASK: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+
+[workspace.metadata.xtask.tasks.copy]
+command = "sleep 1; cat value.txt > out.txt; sleep 1"
+outputs = ["out.txt"]
+--- .gitignore
+/target
+/turbo-cache
+out.txt
+--- crates/a/Cargo.toml
+[package]
+name = "a"
+version = "0.1.0"
+edition = "2021"
+--- crates/a/src/lib.rs
+--- crates/a/value.txt
+v1
+"#;
+
+#[test]
+fn an_input_edited_while_its_task_runs_stores_nothing() {
+    let fixture = Fixture::new(SLOW_TASK);
+    let mut child = fixture.command(&["run", "copy"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    fixture.write("crates/a/value.txt", "v2\n");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // The task has read v2; put v1 back before it finishes.
+    fixture.write("crates/a/value.txt", "v1\n");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(fixture.read("crates/a/out.txt"), "v2\n");
+    // The source says v1 again: a hit would restore the v2 output.
+    assert_eq!(fixture.executed(&["copy"]), support::set(&["a#copy"]));
+    assert_eq!(fixture.read("crates/a/out.txt"), "v1\n");
+    assert_eq!(fixture.executed(&["copy"]), BTreeSet::new());
+}
+
+const BINARIES: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+--- .gitignore
+/target
+/turbo-cache
+--- crates/tool/Cargo.toml
+[package]
+name = "tool"
+version = "0.1.0"
+edition = "2021"
+--- crates/tool/src/main.rs
+fn main() {}
+"#;
+
+#[test]
+fn a_new_auto_discovered_binary_is_built_stored_and_restored() {
+    let fixture = Fixture::new(BINARIES);
+    assert_eq!(fixture.executed(&["build"]), support::set(&["tool#build"]));
+    fixture.write("crates/tool/src/bin/extra.rs", "fn main() {}\n");
+    assert_eq!(fixture.executed(&["build"]), support::set(&["tool#build"]));
+    std::fs::remove_file(fixture.path("target/release/extra")).unwrap();
+    assert_eq!(fixture.executed(&["build"]), BTreeSet::new());
+    assert!(
+        fixture.path("target/release/extra").exists(),
+        "the hit restores the new binary"
+    );
+}

@@ -11,6 +11,7 @@ mod env;
 pub mod events;
 mod exec;
 pub mod explain;
+mod features;
 mod history;
 mod inputs;
 pub mod key;

@@ -31,6 +31,9 @@ pub struct Plan {
     /// inside the workspace are valued from it, and a task's inputs are
     /// checked against it again after the task ran.
     pub snapshot: Snapshot,
+    /// For each cargo task, the features its dependencies compile with when
+    /// its package is built alone: batches only join tasks that agree.
+    pub feature_resolutions: Vec<Option<crate::features::Resolution>>,
 }
 
 #[derive(Clone)]
@@ -66,6 +69,7 @@ pub fn plan(
     let mut compiled_outputs: HashMap<Vec<String>, GlobSet> = HashMap::new();
     let mut cargo_context = None;
     let mut planned: Vec<Option<PlannedTask>> = (0..graph.nodes.len()).map(|_| None).collect();
+    let mut feature_resolutions = vec![None; graph.nodes.len()];
     for &node in &graph.order {
         let task = &graph.nodes[node];
         let package = &ws.graph.packages[task.package];
@@ -96,6 +100,14 @@ pub fn plan(
         if let Action::Cargo(kind) = task.def.action {
             let context = cargo_context.get_or_insert_with(|| CargoContext::new(ws));
             key_inputs.cargo = Some(context.inputs(ws, &files, task.package, &task.task, kind));
+        }
+        if let Action::Cargo(kind) = task.def.action {
+            feature_resolutions[node] = Some(crate::features::resolve(
+                &ws.graph,
+                task.package,
+                kind,
+                &task.def.features,
+            ));
         }
         let declared_key = key_inputs.key();
         if matches!(task.def.action, Action::Cargo(_)) {
@@ -130,6 +142,7 @@ pub fn plan(
         hashed_bytes: snapshot.hashed_bytes,
         total_files: snapshot.files.len(),
         snapshot,
+        feature_resolutions,
     })
 }
 

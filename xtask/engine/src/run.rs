@@ -344,12 +344,30 @@ impl<'a> Runner<'a> {
                 && o.env == def.env
                 && o.pass_env == def.pass_env
         };
-        let ready = std::mem::take(&mut schedule.ready).into_vec();
-        let (joined, rest): (Vec<_>, Vec<_>) = ready
-            .into_iter()
-            .partition(|(_, std::cmp::Reverse(n))| same(*n));
+        // Cargo unifies features across one invocation: a member joins only
+        // if it compiles every shared dependency with the same features as
+        // each member already in (see `features.rs`).
+        let resolution = |n: NodeIndex| self.plan.feature_resolutions[n].as_ref();
+        let agrees = |members: &[NodeIndex], other: NodeIndex| {
+            members
+                .iter()
+                .all(|&m| match (resolution(m), resolution(other)) {
+                    (Some(a), Some(b)) => crate::features::agree(a, b),
+                    _ => true,
+                })
+        };
+        let mut ready = std::mem::take(&mut schedule.ready).into_vec();
+        ready.sort_by(|a, b| b.cmp(a)); // highest priority first, as popped
+        let mut rest = Vec::new();
+        for item in ready {
+            let (_, std::cmp::Reverse(n)) = item;
+            if same(n) && agrees(&nodes, n) {
+                nodes.push(n);
+            } else {
+                rest.push(item);
+            }
+        }
         schedule.ready = rest.into_iter().collect();
-        nodes.extend(joined.into_iter().map(|(_, std::cmp::Reverse(n))| n));
         nodes
     }
 

@@ -53,6 +53,29 @@ pub struct Package {
     pub has_library: bool,
     /// True when the manifest has a `[package.metadata.xtask]` table.
     pub has_xtask_metadata: bool,
+    /// The `[features]` table: feature → what it enables.
+    #[serde(default)]
+    pub features: std::collections::BTreeMap<String, Vec<String>>,
+    /// Every dependency as declared (workspace and external): what feature
+    /// unification needs to know.
+    #[serde(default)]
+    pub declared_dependencies: Vec<DeclaredDependency>,
+}
+
+/// A dependency as the manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredDependency {
+    /// The package's real name.
+    pub name: String,
+    /// The name the manifest uses for it (`rename`, else `name`): what
+    /// `dep:x` and `x/feature` in `[features]` refer to.
+    pub key: String,
+    pub kind: DepKind,
+    pub features: Vec<String>,
+    pub default_features: bool,
+    pub optional: bool,
+    /// The workspace member it resolves to, if any.
+    pub member: Option<PackageIndex>,
 }
 
 /// The workspace: its root, target directory and members.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{DependencyKind, MetadataCommand, TargetKind};
 
-use crate::{DepKind, Dependency, GraphError, Package, PackageGraph};
+use crate::{DeclaredDependency, DepKind, Dependency, GraphError, Package, PackageGraph};
 
 pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
     let metadata = MetadataCommand::new()
@@ -59,6 +59,12 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
                     })
                 }),
                 has_xtask_metadata: p.metadata.get("xtask").is_some(),
+                features: p
+                    .features
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                declared_dependencies: Vec::new(),
             };
             (package, dir)
         })
@@ -86,18 +92,35 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
             .filter_map(|d| {
                 let path: PathBuf = d.path.clone()?.into();
                 let to = *index_by_dir.get(&path)?;
-                let kind = match d.kind {
-                    DependencyKind::Build => DepKind::Build,
-                    DependencyKind::Development => DepKind::Dev,
-                    _ => DepKind::Normal,
-                };
-                Some(Dependency { package: to, kind })
+                Some(Dependency {
+                    package: to,
+                    kind: dep_kind(d.kind),
+                })
             })
             .filter(|d| d.package != from)
             .collect();
         deps.sort_by_key(|d| (d.package, d.kind));
         deps.dedup();
         packages[from].0.dependencies = deps;
+        packages[from].0.declared_dependencies = member
+            .dependencies
+            .iter()
+            .map(|d| {
+                let member = d
+                    .path
+                    .clone()
+                    .and_then(|path| index_by_dir.get(&PathBuf::from(path)).copied());
+                DeclaredDependency {
+                    name: d.name.clone(),
+                    key: d.rename.clone().unwrap_or_else(|| d.name.clone()),
+                    kind: dep_kind(d.kind),
+                    features: d.features.clone(),
+                    default_features: d.uses_default_features,
+                    optional: d.optional,
+                    member,
+                }
+            })
+            .collect();
     }
 
     Ok(PackageGraph {
@@ -105,6 +128,14 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
         target_dir: metadata.target_directory.into(),
         packages: packages.into_iter().map(|(p, _)| p).collect(),
     })
+}
+
+fn dep_kind(kind: DependencyKind) -> DepKind {
+    match kind {
+        DependencyKind::Build => DepKind::Build,
+        DependencyKind::Development => DepKind::Dev,
+        _ => DepKind::Normal,
+    }
 }
 
 fn relative(root: &Path, path: &Path) -> String {

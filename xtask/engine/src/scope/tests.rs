@@ -69,6 +69,8 @@ fn graph_of(specs: &[Spec<'_>]) -> PackageGraph {
                 binaries: vec![],
                 has_library: true,
                 has_xtask_metadata: false,
+                features: Default::default(),
+                declared_dependencies: vec![],
             }
         })
         .collect();
