@@ -43,6 +43,7 @@ fn fixture() -> Fixture {
     )
     .unwrap();
     fixture.git(&["add", "-A"]);
+    fixture.git(&["add", "-f", "ws/crates/beta/tracked.txt"]);
     fixture.git(&[
         "-c",
         "user.name=t",
@@ -52,6 +53,8 @@ fn fixture() -> Fixture {
         "-qm",
         "link",
     ]);
+    // Ignored only after it is tracked, as happens in real repositories.
+    fixture.write(".git/info/exclude", "excluded.txt\n");
     fixture
 }
 
@@ -88,7 +91,7 @@ fn app_prints(fixture: &Fixture) -> String {
 fn every_mutation_reruns_what_it_must_and_nothing_else() {
     let table: Table = toml::from_str(include_str!("false_hits/cases.toml")).unwrap();
     let fixture = fixture();
-    let all: Vec<String> = vec!["build".into(), "lint".into()];
+    let all: Vec<String> = vec!["build".into(), "lint".into(), "stamp".into()];
     run(&fixture, &all, &[], false);
     assert_eq!(
         run(&fixture, &all, &[], false),

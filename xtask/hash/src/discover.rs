@@ -1,4 +1,5 @@
-//! Finding the input files: a parallel, gitignore-aware walk.
+//! Finding the input files: a parallel, gitignore-aware walk, plus the
+//! tracked files an ignore rule would hide (from git's index).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -19,6 +20,7 @@ pub(crate) struct Found {
 /// dotfiles, without following symlinks. `.git` and `skip` are not entered.
 pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError> {
     let skip: Vec<std::path::PathBuf> = skip.iter().map(|s| root.join(s)).collect();
+    let skip_walk = skip.clone();
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -30,7 +32,8 @@ pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError
         .follow_links(false)
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir && (entry.file_name() == ".git" || skip.iter().any(|s| s == entry.path())))
+            !(is_dir
+                && (entry.file_name() == ".git" || skip_walk.iter().any(|s| s == entry.path())))
         })
         .build_parallel();
 
@@ -53,10 +56,50 @@ pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError
             source,
         });
     }
-    Ok(collector
+    let mut found = collector
         .found
         .into_inner()
-        .unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|e| e.into_inner());
+    add_tracked_but_ignored(root, &skip, &mut found);
+    Ok(found)
+}
+
+/// Git never ignores a file it tracks: a nested `.gitignore` or
+/// `.git/info/exclude` naming one does not take it out of the inputs.
+fn add_tracked_but_ignored(root: &Path, skip: &[std::path::PathBuf], found: &mut Vec<Found>) {
+    let tracked = crate::git_index::tracked_paths(root);
+    if tracked.is_empty() {
+        return;
+    }
+    let seen: std::collections::HashSet<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    let mut missing = Vec::new();
+    for path in &tracked {
+        if seen.contains(path.as_str()) || path.split('/').any(|c| c == ".git" || c.is_empty()) {
+            continue;
+        }
+        let abs = root.join(path);
+        if skip.iter().any(|dir| abs.starts_with(dir)) {
+            continue;
+        }
+        // Tracked but deleted from the work tree: not an input.
+        let Ok(meta) = std::fs::symlink_metadata(&abs) else {
+            continue;
+        };
+        let is_symlink = meta.file_type().is_symlink();
+        if !meta.is_file() && !is_symlink {
+            continue;
+        }
+        let mut stat = FileStat::from_metadata(&meta);
+        if is_symlink {
+            stat = stat.through_link(&abs);
+        }
+        missing.push(Found {
+            path: path.clone(),
+            stat,
+            is_symlink,
+        });
+    }
+    found.extend(missing);
 }
 
 /// Hands each walker thread its own buffer; buffers are merged when a thread

@@ -7,6 +7,7 @@
 //! crate does no network I/O and knows nothing of tasks.
 
 mod discover;
+mod git_index;
 mod stat_cache;
 
 use std::path::{Path, PathBuf};
