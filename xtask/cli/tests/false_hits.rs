@@ -302,3 +302,52 @@ fn a_new_auto_discovered_binary_is_built_stored_and_restored() {
         "the hit restores the new binary"
     );
 }
+
+#[test]
+fn a_target_directory_outside_the_workspace_is_never_a_hit_that_restores_nothing() {
+    let fixture = Fixture::new(BINARIES);
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("target");
+    let env = [("CARGO_TARGET_DIR", target.to_str().unwrap())];
+    let binary = target.join("release/tool");
+    assert_eq!(
+        fixture.executed_with(&["build"], &env),
+        support::set(&["tool#build"])
+    );
+    std::fs::remove_file(&binary).unwrap();
+    let (statuses, output) = fixture.statuses(&["build"], &env);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        binary.exists(),
+        "after the run the binary is there:\n{}",
+        text(&output)
+    );
+    assert_eq!(statuses["tool#build"], "executed");
+    assert!(
+        text(&output).contains("outside the workspace"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn cargo_home_and_its_config_are_in_cargo_keys() {
+    let fixture = Fixture::new(BINARIES);
+    let home = fixture.path("cargo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = [("CARGO_HOME", home.to_str().unwrap())];
+    assert_eq!(
+        fixture.executed_with(&["build"], &env),
+        support::set(&["tool#build"])
+    );
+    assert_eq!(fixture.executed_with(&["build"], &env), BTreeSet::new());
+    fixture.write(
+        "cargo-home/config.toml",
+        "[build]\nrustflags = [\"--cfg\", \"from_cargo_home\"]\n",
+    );
+    assert_eq!(
+        fixture.executed_with(&["build"], &env),
+        support::set(&["tool#build"])
+    );
+    assert_eq!(fixture.executed_with(&["build"], &env), BTreeSet::new());
+}

@@ -31,6 +31,9 @@ pub struct Plan {
     /// inside the workspace are valued from it, and a task's inputs are
     /// checked against it again after the task ran.
     pub snapshot: Snapshot,
+    /// What the run should say before it starts (tasks planned uncached,
+    /// and why).
+    pub notices: Vec<String>,
     /// For each cargo task, the features its dependencies compile with when
     /// its package is built alone: batches only join tasks that agree.
     pub feature_resolutions: Vec<Option<crate::features::Resolution>>,
@@ -60,7 +63,8 @@ pub fn plan(
     scope: &[PackageIndex],
     env: &Environment,
 ) -> Result<Plan, EngineError> {
-    let graph = TaskGraph::build(&ws.graph, &ws.pipeline, tasks, scope)?;
+    let mut graph = TaskGraph::build(&ws.graph, &ws.pipeline, tasks, scope)?;
+    let mut uncacheable = Vec::new();
     let snapshot = take_snapshot(ws)?;
     let files = PackageFiles::new(&ws.graph, &snapshot);
     let global_files = inputs::global_inputs(&snapshot, &ws.pipeline.global_inputs);
@@ -74,6 +78,9 @@ pub fn plan(
         let task = &graph.nodes[node];
         let package = &ws.graph.packages[task.package];
         let (command, outputs) = effective_action(&ws.graph, task.package, &task.def);
+        if task.def.cache && builds_outside_the_workspace(&ws.graph, &task.def) {
+            uncacheable.push(node);
+        }
         let excluded = output_globs
             .entry(task.package)
             .or_insert_with(|| package_output_globs(ws, &package.name, &mut compiled_outputs));
@@ -132,7 +139,17 @@ pub fn plan(
             outputs,
         });
     }
+    let mut notices = Vec::new();
+    for node in uncacheable {
+        graph.nodes[node].def.cache = false;
+        notices.push(format!(
+            "{}: its binaries go to {}, outside the workspace, where a cache hit cannot restore them; not caching it (set CARGO_TARGET_DIR inside the workspace, or declare `outputs`)",
+            graph.label(node),
+            ws.graph.target_dir.display()
+        ));
+    }
     Ok(Plan {
+        notices,
         tasks: planned
             .into_iter()
             .map(|p| p.expect("every node is planned in topological order"))
@@ -219,6 +236,15 @@ fn effective_action(
             (Some(command), outputs)
         }
     }
+}
+
+/// A built-in build whose binaries (its default outputs) land in a target
+/// directory outside the workspace: outputs must be inside it to be stored
+/// and restored, so a hit would restore nothing.
+fn builds_outside_the_workspace(graph: &PackageGraph, def: &TaskDef) -> bool {
+    def.action == Action::Cargo(CargoKind::Build)
+        && def.outputs.is_empty()
+        && !graph.target_dir.starts_with(&graph.root)
 }
 
 /// `$TURBO_ROOT$/target/<profile dir>/<bin>` for each binary, when the

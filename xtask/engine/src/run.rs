@@ -67,6 +67,11 @@ pub fn execute(
         tasks: count,
         concurrency: options.concurrency,
     });
+    for notice in &plan.notices {
+        sink.event(Event::Warning {
+            message: notice.clone(),
+        });
+    }
 
     let history = Mutex::new(History::load(&ws.state_dir));
     let mut output_state = OutputState::load(&ws.state_dir);
