@@ -351,3 +351,50 @@ fn cargo_home_and_its_config_are_in_cargo_keys() {
     );
     assert_eq!(fixture.executed_with(&["build"], &env), BTreeSet::new());
 }
+
+const OUTSIDE_READ: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+--- .gitignore
+/target
+/turbo-cache
+--- shared/data.txt
+v1
+--- crates/app/Cargo.toml
+[package]
+name = "app"
+version = "0.1.0"
+edition = "2021"
+--- crates/app/src/main.rs
+fn main() {
+    println!("{}", include_str!("../../../shared/data.txt").trim());
+}
+"#;
+
+#[test]
+fn discovered_inputs_travel_through_the_remote() {
+    let remote = tempfile::tempdir().unwrap();
+    let url = format!("--remote-cache=file://{}", remote.path().display());
+    let first = Fixture::new(OUTSIDE_READ);
+    assert_eq!(
+        first.executed(&["build", &url]),
+        support::set(&["app#build"])
+    );
+
+    // Same sources: the manifest and the entry come from the remote.
+    let second = Fixture::new(OUTSIDE_READ);
+    assert_eq!(second.executed(&["build", &url]), BTreeSet::new());
+    // A machine whose outside file differs must not take that result.
+    let third = Fixture::new(OUTSIDE_READ);
+    third.write("shared/data.txt", "v2\n");
+    assert_eq!(
+        third.executed(&["build", &url]),
+        support::set(&["app#build"])
+    );
+    let printed = std::process::Command::new(third.path("target/release/app"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&printed.stdout), "v2\n");
+}
