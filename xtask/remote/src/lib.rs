@@ -70,11 +70,14 @@
 //!
 //! Nothing here fails a build. `fetch` returns `None` on a miss and on any fault
 //! (refused connection, timeout, 5xx, 401/403, a truncated or altered body, a bad
-//! signature); each kind of fault is warned about once per run. After three
-//! failures in a row, or one refusal of the credentials, a breaker stops calling
-//! the remote for the rest of the run. Bytes are returned only after their blake3
-//! frame (and signature, when signing is on) checks out; safe extraction is
-//! xtask-cache's job when the caller restores them.
+//! signature); each kind of fault is warned about once per run. Reads and writes
+//! each have a breaker: after three failures in a row or six in the run, reads
+//! (or writes) stop for the rest of the run; one refusal of the credentials stops
+//! both. So a remote whose downloads stall costs at most `6 + concurrency - 1`
+//! timeouts of reading in a run (`3 + concurrency - 1` when every read fails),
+//! however many tasks there are and however well its uploads work. Bytes are
+//! returned only after their blake3 frame (and signature, when signing is on)
+//! checks out; safe extraction is xtask-cache's job when the caller restores them.
 
 mod backend;
 mod breaker;
@@ -95,7 +98,7 @@ pub use settings::{BackendKind, CliRemote, Mode, RemoteSettings, Source};
 pub use uploads::UploadReport;
 
 use crate::backend::Backend;
-use crate::breaker::Breaker;
+use crate::breaker::{Breaker, Direction, Opened};
 use crate::error::{Failure, FailureKind};
 use crate::secret::Scrubber;
 use crate::sign::Signer;
@@ -180,28 +183,28 @@ impl Remote {
     /// an error, never a panic; at most one warning per kind of failure per run.
     pub fn fetch(&self, key: &str) -> Option<Vec<u8>> {
         let inner = &self.inner;
-        if !inner.mode.can_read() || !valid_key(key) || inner.breaker.is_open() {
+        if !inner.mode.can_read() || !valid_key(key) || inner.breaker.is_open(Direction::Read) {
             return None;
         }
         for namespace in inner.read_namespaces() {
             match inner.backend.get(namespace, key, inner.max_artifact_size) {
-                Ok(None) => inner.breaker.success(),
+                Ok(None) => inner.breaker.success(Direction::Read),
                 Ok(Some(fetched)) => {
                     // Success only once the bytes check out: a path that mangles
                     // every artifact must trip the breaker too.
                     return match inner.check(namespace, key, &fetched) {
                         Ok(()) => {
-                            inner.breaker.success();
+                            inner.breaker.success(Direction::Read);
                             Some(fetched.bytes)
                         }
                         Err(failure) => {
-                            inner.record(Topic::Fetch(failure.kind), "fetch", key, &failure);
+                            inner.record(Direction::Read, "fetch", key, &failure);
                             None
                         }
                     };
                 }
                 Err(failure) => {
-                    inner.record(Topic::Fetch(failure.kind), "fetch", key, &failure);
+                    inner.record(Direction::Read, "fetch", key, &failure);
                     return None;
                 }
             }
@@ -213,18 +216,18 @@ impl Remote {
     /// be asked (mode, breaker, fault). Does not check the artifact.
     pub fn contains(&self, key: &str) -> Option<bool> {
         let inner = &self.inner;
-        if !inner.mode.can_read() || !valid_key(key) || inner.breaker.is_open() {
+        if !inner.mode.can_read() || !valid_key(key) || inner.breaker.is_open(Direction::Read) {
             return None;
         }
         let mut found = false;
         for namespace in inner.read_namespaces() {
             match inner.backend.exists(namespace, key) {
                 Ok(exists) => {
-                    inner.breaker.success();
+                    inner.breaker.success(Direction::Read);
                     found |= exists;
                 }
                 Err(failure) => {
-                    inner.record(Topic::Fetch(failure.kind), "look up", key, &failure);
+                    inner.record(Direction::Read, "look up", key, &failure);
                     return None;
                 }
             }
@@ -243,7 +246,7 @@ impl Remote {
             self.uploads.skipped();
             return;
         };
-        if !valid_key(key) || inner.breaker.is_open() {
+        if !valid_key(key) || inner.breaker.is_open(Direction::Write) {
             self.uploads.skipped();
             return;
         }
@@ -359,7 +362,7 @@ impl Inner {
     }
 
     fn put(&self, job: &Job) -> bool {
-        if self.breaker.is_open() {
+        if self.breaker.is_open(Direction::Write) {
             return false;
         }
         let result = self.backend.put(
@@ -371,29 +374,36 @@ impl Inner {
         );
         match result {
             Ok(()) => {
-                self.breaker.success();
+                self.breaker.success(Direction::Write);
                 true
             }
             Err(failure) => {
-                self.record(Topic::Upload(failure.kind), "upload", &job.key, &failure);
+                self.record(Direction::Write, "upload", &job.key, &failure);
                 false
             }
         }
     }
 
-    /// Warns (once per topic) and feeds the breaker.
-    fn record(&self, topic: Topic, verb: &str, key: &str, failure: &Failure) {
+    /// Warns (once per topic) and feeds the breaker of `direction`.
+    fn record(&self, direction: Direction, verb: &str, key: &str, failure: &Failure) {
+        let topic = match direction {
+            Direction::Read => Topic::Fetch(failure.kind),
+            Direction::Write => Topic::Upload(failure.kind),
+        };
         self.warnings.failure(topic, verb, key, failure);
-        if self.breaker.failure(failure.kind) {
+        if let Some(why) = self.breaker.failure(direction, failure.kind) {
             self.warnings.once(Topic::BreakerOpen, || {
-                format!(
-                    "failed too often ({}); not using the remote cache for the rest of this run",
-                    if failure.kind.is_fatal() {
-                        "the server refused the request".to_owned()
-                    } else {
-                        format!("{} failures in a row", breaker::THRESHOLD)
-                    }
-                )
+                let what = match (why, direction) {
+                    (Opened::Refused, _) => "using",
+                    (_, Direction::Read) => "reading from",
+                    (_, Direction::Write) => "writing to",
+                };
+                let reason = match why {
+                    Opened::Refused => "the server refused the request".to_owned(),
+                    Opened::InARow => format!("{} failures in a row", breaker::THRESHOLD),
+                    Opened::InTheRun => format!("{} failures in this run", breaker::RUN_LIMIT),
+                };
+                format!("failed too often ({reason}); not {what} the remote cache for the rest of this run")
             });
         }
     }
