@@ -1,7 +1,7 @@
 //! The environment: which variables go into a key (as hashes of their values,
 //! never the values: they may be secrets), and which reach a command.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -73,6 +73,43 @@ const OWN_CARGO_VARS: &[&str] = &[
     "RUSTUP_TOOLCHAIN",
 ];
 
+/// Tokens a CI system hands to a job. A task could send them anywhere, so a
+/// task gets one only when it names it (exactly) in `env` or `pass-env`.
+const CI_TOKENS: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+];
+
+/// Parts of a name that suggest a credential. The wildcards of the base set
+/// (`GITHUB_*`, `XDG_*`, …) and of cargo's set never hash such a variable, and
+/// the base set never passes it: a secret has to be declared.
+const SECRET_WORDS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "PRIVATE",
+    "_KEY",
+];
+
+fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_WORDS.iter().any(|word| upper.contains(word))
+}
+
+/// How a variable relates to the tool's and the CI's secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Secrecy {
+    /// The remote cache's token and signing key: never reach a task.
+    Own,
+    /// CI tokens and cloud credentials: only when named exactly.
+    OnlyWhenNamed,
+    Other,
+}
+
 /// A snapshot of the process environment taken once per run, so that every
 /// task of the run sees the same values.
 pub struct Environment {
@@ -81,6 +118,8 @@ pub struct Environment {
     own_cargo: GlobSet,
     base: GlobSet,
     cargo: GlobSet,
+    own_secrets: BTreeSet<&'static str>,
+    only_when_named: BTreeSet<&'static str>,
 }
 
 impl Environment {
@@ -98,6 +137,12 @@ impl Environment {
             own_cargo: glob_set(OWN_CARGO_VARS),
             base: glob_set(BASE_PASSTHROUGH),
             cargo: glob_set(CARGO_HASHED),
+            own_secrets: xtask_remote::own_secret_env().collect(),
+            only_when_named: CI_TOKENS
+                .iter()
+                .copied()
+                .chain(xtask_remote::cloud_credential_env())
+                .collect(),
         }
     }
 
@@ -111,26 +156,47 @@ impl Environment {
         )
     }
 
-    /// Variables named by `patterns` (exact names, or globs with `*`) or
-    /// matched by one of `sets`.
+    fn secrecy(&self, name: &str) -> Secrecy {
+        if self.own_secrets.contains(name) {
+            Secrecy::Own
+        } else if self.only_when_named.contains(name) {
+            Secrecy::OnlyWhenNamed
+        } else {
+            Secrecy::Other
+        }
+    }
+
+    /// Variables named by `patterns` (exact names, or globs with `*`), then
+    /// those matched by one of `sets` (built-in lists) whose names do not
+    /// look secret unless `secret_looking_sets` allows them. The tool's own
+    /// secrets never; CI tokens and cloud credentials only when named exactly.
     fn matching<'a>(
         &'a self,
         patterns: &[String],
         sets: &[&GlobSet],
+        secret_looking_sets: bool,
     ) -> BTreeMap<&'a String, &'a OsString> {
         let mut found = BTreeMap::new();
         let mut wildcards = Vec::new();
         for pattern in patterns {
             if pattern.contains('*') {
                 wildcards.push(pattern.as_str());
-            } else if let Some((name, value)) = self.vars.get_key_value(pattern) {
+            } else if let Some((name, value)) = self.vars.get_key_value(pattern)
+                && self.secrecy(name) != Secrecy::Own
+            {
                 found.insert(name, value);
             }
         }
         let wildcards = glob_set(&wildcards);
         if !wildcards.is_empty() || !sets.is_empty() {
             for (name, value) in &self.vars {
-                if wildcards.is_match(name) || sets.iter().any(|s| s.is_match(name)) {
+                if self.secrecy(name) != Secrecy::Other || found.contains_key(name) {
+                    continue;
+                }
+                let declared = wildcards.is_match(name);
+                let built_in = sets.iter().any(|s| s.is_match(name))
+                    && (secret_looking_sets || !looks_secret(name));
+                if declared || built_in {
                     found.insert(name, value);
                 }
             }
@@ -141,6 +207,8 @@ impl Environment {
     /// Names and value hashes of the variables that go into the key of `def`:
     /// its `env`, the workspace's `global-env`, and for cargo tasks what cargo
     /// compiles with. A declared variable that is unset is recorded as such.
+    /// The hashes are of the bare values, so that keys agree between machines;
+    /// `plan` salts them before anything is shown or stored (see env_salt.rs).
     pub fn hashed(&self, def: &TaskDef, global_env: &[String]) -> BTreeMap<String, String> {
         let patterns: Vec<String> = def.env.iter().chain(global_env).cloned().collect();
         let sets: Vec<&GlobSet> = match def.action {
@@ -149,10 +217,12 @@ impl Environment {
         };
         let mut hashed: BTreeMap<String, String> = patterns
             .iter()
-            .filter(|p| !p.contains('*'))
-            .map(|p| (p.to_string(), "<unset>".to_string()))
+            .filter(|p| !p.contains('*') && self.secrecy(p) != Secrecy::Own)
+            .map(|p| (p.to_string(), UNSET.to_string()))
             .collect();
-        for (name, value) in self.matching(&patterns, &sets) {
+        // A token in cargo's variables (CARGO_REGISTRY_TOKEN) does not change
+        // what cargo builds: it is passed, not hashed.
+        for (name, value) in self.matching(&patterns, &sets, false) {
             if self.own_cargo.is_match(name) {
                 continue;
             }
@@ -173,28 +243,56 @@ impl Environment {
             (!self.own_cargo.is_match(name) || OWN_BUT_PASSED.contains(&name.as_str()))
                 .then(|| (OsString::from(name), value.clone()))
         };
+        let patterns: Vec<String> = def
+            .env
+            .iter()
+            .chain(&def.pass_env)
+            .chain(global_env)
+            .cloned()
+            .collect();
         match mode {
-            EnvMode::Loose => self.vars.iter().filter_map(keep).collect(),
-            EnvMode::Strict => {
-                let patterns: Vec<String> = def
-                    .env
+            EnvMode::Loose => {
+                let named = self.matching(&patterns, &[], false);
+                self.vars
                     .iter()
-                    .chain(&def.pass_env)
-                    .chain(global_env)
-                    .cloned()
-                    .collect();
-                let mut sets = vec![&self.base];
-                if matches!(def.action, Action::Cargo(_)) {
-                    sets.push(&self.cargo);
-                }
-                self.matching(&patterns, &sets)
-                    .into_iter()
+                    .filter(|&(name, _)| match self.secrecy(name) {
+                        Secrecy::Own => false,
+                        Secrecy::OnlyWhenNamed => named.contains_key(name),
+                        Secrecy::Other => true,
+                    })
                     .filter_map(keep)
                     .collect()
             }
+            EnvMode::Strict => {
+                let mut found = self.matching(&patterns, &[&self.base], false);
+                if matches!(def.action, Action::Cargo(_)) {
+                    // Cargo needs its registry tokens to download.
+                    found.extend(self.matching(&[], &[&self.cargo], true));
+                }
+                found.into_iter().filter_map(keep).collect()
+            }
         }
     }
+
+    /// The tool's own secrets that `def` declares: they never reach it, and
+    /// the user should hear why.
+    pub fn withheld_declarations<'d>(
+        &self,
+        def: &'d TaskDef,
+        global_env: &'d [String],
+    ) -> Vec<&'d str> {
+        def.env
+            .iter()
+            .chain(&def.pass_env)
+            .chain(global_env)
+            .map(String::as_str)
+            .filter(|name| self.secrecy(name) == Secrecy::Own)
+            .collect()
+    }
 }
+
+/// What a declared variable that is not set hashes as.
+pub const UNSET: &str = "<unset>";
 
 fn glob_set<S: AsRef<str>>(patterns: &[S]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
@@ -240,7 +338,7 @@ mod tests {
             ["API_TOKEN", "MISSING", "MODE_A"]
         );
         assert_ne!(hashed["API_TOKEN"], "hunter2");
-        assert_eq!(hashed["MISSING"], "<unset>");
+        assert_eq!(hashed["MISSING"], UNSET);
     }
 
     #[test]
@@ -266,5 +364,138 @@ mod tests {
             names(env.for_command(&def, EnvMode::Loose, &[])),
             ["HASHED", "PASSED", "PATH", "SECRET"]
         );
+    }
+
+    fn cargo_task(pass_env: &[&str]) -> TaskDef {
+        TaskDef {
+            action: Action::Cargo(xtask_config::CargoKind::Build),
+            ..shell_task(&[], pass_env)
+        }
+    }
+
+    /// Every secret the tool or CI may hold, plus harmless neighbours.
+    const SECRETS: &[(&str, &str)] = &[
+        ("PATH", "/bin"),
+        ("GITHUB_SHA", "abc"),
+        ("GITHUB_TOKEN", "ghs_token"),
+        ("GITHUB_APP_PRIVATE_KEY", "pem"),
+        ("GH_TOKEN", "gh"),
+        ("TURBO_TOKEN", "turbo"),
+        ("XTASK_REMOTE_CACHE_TOKEN", "xtask-token"),
+        ("XTASK_REMOTE_CACHE_SIGNATURE_KEY", "signing"),
+        ("TURBO_REMOTE_CACHE_SIGNATURE_KEY", "turbo-signing"),
+        ("AWS_SECRET_ACCESS_KEY", "aws"),
+        ("AZURE_STORAGE_ACCOUNT_KEY", "azure"),
+        ("GOOGLE_APPLICATION_CREDENTIALS", "/gcp.json"),
+        ("CARGO_REGISTRY_TOKEN", "crates"),
+        ("MY_OWN", "mine"),
+    ];
+
+    #[test]
+    fn secrets_reach_a_task_only_as_the_table_says() {
+        let env = Environment::from_pairs(SECRETS);
+        let names = |vars: Vec<(OsString, OsString)>| -> Vec<String> {
+            vars.into_iter()
+                .map(|(k, _)| k.into_string().unwrap())
+                .collect()
+        };
+        let all_named = [
+            "GITHUB_TOKEN",
+            "TURBO_TOKEN",
+            "XTASK_REMOTE_CACHE_SIGNATURE_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+            "GH_TOKEN",
+        ];
+        let cases: &[(&str, TaskDef, EnvMode, &[&str])] = &[
+            (
+                "strict, nothing declared: no token, even from GITHUB_*",
+                shell_task(&[], &[]),
+                EnvMode::Strict,
+                &["GITHUB_SHA", "PATH"],
+            ),
+            (
+                "strict, named: CI tokens and cloud credentials pass, our own never",
+                shell_task(&[], &all_named),
+                EnvMode::Strict,
+                &[
+                    "AWS_SECRET_ACCESS_KEY",
+                    "GH_TOKEN",
+                    "GITHUB_SHA",
+                    "GITHUB_TOKEN",
+                    "PATH",
+                ],
+            ),
+            (
+                "strict, a wildcard names no secret",
+                shell_task(&["AWS_*"], &["GITHUB_*", "*TOKEN*"]),
+                EnvMode::Strict,
+                &[
+                    "CARGO_REGISTRY_TOKEN",
+                    "GITHUB_APP_PRIVATE_KEY",
+                    "GITHUB_SHA",
+                    "PATH",
+                ],
+            ),
+            (
+                "strict cargo task: its registry token, nothing else",
+                cargo_task(&[]),
+                EnvMode::Strict,
+                &["CARGO_REGISTRY_TOKEN", "GITHUB_SHA", "PATH"],
+            ),
+            (
+                "loose: everything but CI tokens, cloud credentials and our own",
+                shell_task(&[], &[]),
+                EnvMode::Loose,
+                &[
+                    "CARGO_REGISTRY_TOKEN",
+                    "GITHUB_APP_PRIVATE_KEY",
+                    "GITHUB_SHA",
+                    "MY_OWN",
+                    "PATH",
+                ],
+            ),
+            (
+                "loose, named: as strict, our own never",
+                shell_task(
+                    &["GITHUB_TOKEN"],
+                    &["TURBO_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS"],
+                ),
+                EnvMode::Loose,
+                &[
+                    "CARGO_REGISTRY_TOKEN",
+                    "GITHUB_APP_PRIVATE_KEY",
+                    "GITHUB_SHA",
+                    "GITHUB_TOKEN",
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                    "MY_OWN",
+                    "PATH",
+                ],
+            ),
+        ];
+        for (what, def, mode, expected) in cases {
+            assert_eq!(names(env.for_command(def, *mode, &[])), *expected, "{what}");
+        }
+        // Declared in global-env works like declared in the task.
+        assert!(
+            names(env.for_command(&shell_task(&[], &[]), EnvMode::Strict, &["GH_TOKEN".into()]))
+                .contains(&"GH_TOKEN".to_string())
+        );
+    }
+
+    #[test]
+    fn our_own_secrets_are_never_hashed_and_declaring_them_is_reported() {
+        let env = Environment::from_pairs(SECRETS);
+        let def = shell_task(
+            &["TURBO_TOKEN", "GITHUB_TOKEN", "AWS_*"],
+            &["TURBO_REMOTE_CACHE_SIGNATURE_KEY"],
+        );
+        let hashed = env.hashed(&def, &[]);
+        assert_eq!(hashed.keys().collect::<Vec<_>>(), ["GITHUB_TOKEN"]);
+        assert_eq!(
+            env.withheld_declarations(&def, &[]),
+            ["TURBO_TOKEN", "TURBO_REMOTE_CACHE_SIGNATURE_KEY"]
+        );
+        let cargo = env.hashed(&cargo_task(&[]), &[]);
+        assert!(!cargo.contains_key("CARGO_REGISTRY_TOKEN"), "{cargo:?}");
     }
 }

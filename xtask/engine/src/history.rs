@@ -52,7 +52,14 @@ impl History {
         }
     }
 
-    /// The key and inputs of `label`'s last recorded success.
+    /// The key of `label`'s last recorded success.
+    pub fn last_key(state_dir: &Path, label: &str) -> Option<String> {
+        let bytes = std::fs::read(state_dir.join("history").join("index.json")).ok()?;
+        let index: BTreeMap<String, String> = serde_json::from_slice(&bytes).ok()?;
+        index.get(label).cloned()
+    }
+
+    /// The inputs of `label`'s last recorded success (env values salted).
     pub fn last(state_dir: &Path, label: &str) -> Option<KeyInputs> {
         let bytes = std::fs::read(state_dir.join("history").join(manifest_name(label))).ok()?;
         serde_json::from_slice(&bytes).ok()

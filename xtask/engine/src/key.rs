@@ -24,7 +24,8 @@ pub struct KeyInputs {
     pub files: BTreeMap<String, String>,
     /// Files matching `global-inputs`.
     pub global_files: BTreeMap<String, String>,
-    /// Declared variables: name → hash of the value, or `<unset>`.
+    /// Declared variables: name → blake3 of the value, or `<unset>`. Shown
+    /// and stored only salted (env_salt.rs).
     pub env: BTreeMap<String, String>,
     /// Keys of the tasks this one depends on, by label.
     pub dependencies: BTreeMap<String, String>,

@@ -14,6 +14,7 @@ use crate::EngineError;
 use crate::cargo_lock::Lock;
 use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
+use crate::env_salt::EnvSalt;
 use crate::inputs::{self, PackageFiles};
 use crate::key::{CargoInputs, KeyInputs};
 use crate::task_graph::{TaskGraph, UPSTREAM_EDGES};
@@ -37,6 +38,10 @@ pub struct Plan {
     /// For each cargo task, the features its dependencies compile with when
     /// its package is built alone: batches only join tasks that agree.
     pub feature_resolutions: Vec<Option<crate::features::Resolution>>,
+    /// Keys cover the bare hashes of env values (machines sharing a remote
+    /// must agree on them); whatever shows or stores inputs uses
+    /// [`PlannedTask::shown_inputs`], salted per workspace (env_salt.rs).
+    pub env_salt: EnvSalt,
 }
 
 #[derive(Clone)]
@@ -72,6 +77,7 @@ pub fn plan(
     let mut output_globs: HashMap<PackageIndex, GlobSet> = HashMap::new();
     let mut compiled_outputs: HashMap<Vec<String>, GlobSet> = HashMap::new();
     let mut cargo_context = None;
+    let env_salt = EnvSalt::load_or_create(&ws.state_dir);
     let mut planned: Vec<Option<PlannedTask>> = (0..graph.nodes.len()).map(|_| None).collect();
     let mut feature_resolutions = vec![None; graph.nodes.len()];
     for &node in &graph.order {
@@ -160,7 +166,22 @@ pub fn plan(
         total_files: snapshot.files.len(),
         snapshot,
         feature_resolutions,
+        env_salt,
     })
+}
+
+impl PlannedTask {
+    /// The inputs as they may be shown or stored: every env value hash
+    /// (declared and discovered) salted with the workspace's salt, so a
+    /// guessable value cannot be looked up from what we print.
+    pub fn shown_inputs(&self, salt: &EnvSalt) -> KeyInputs {
+        let mut inputs = self.inputs.clone();
+        inputs.env = salt.redact(&inputs.env);
+        if let Some(discovered) = &mut inputs.discovered {
+            discovered.env = salt.redact(&discovered.env);
+        }
+        inputs
+    }
 }
 
 /// The discovered-inputs manifest of `declared_key` in the local cache. A

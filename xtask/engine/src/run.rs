@@ -782,7 +782,11 @@ impl<'a> Runner<'a> {
 
     fn remember(&self, label: &str, planned: &PlannedTask) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        history.record(label, &planned.key, &planned.inputs);
+        history.record(
+            label,
+            &planned.key,
+            &planned.shown_inputs(&self.plan.env_salt),
+        );
     }
 }
 

@@ -94,7 +94,9 @@ use std::time::Duration;
 
 pub use error::RemoteError;
 pub use secret::Secret;
-pub use settings::{BackendKind, CliRemote, Mode, RemoteSettings, Source};
+pub use settings::{
+    BackendKind, CliRemote, Mode, RemoteSettings, Source, cloud_credential_env, own_secret_env,
+};
 pub use uploads::UploadReport;
 
 use crate::backend::Backend;

@@ -226,6 +226,31 @@ const CLOUD_ENV: &[&str] = &[
     "GOOGLE_APPLICATION_CREDENTIALS",
 ];
 
+/// Where the token comes from (the later name wins).
+const TOKEN_ENV: [&str; 2] = ["TURBO_TOKEN", "XTASK_REMOTE_CACHE_TOKEN"];
+
+/// Where the signing key comes from (the later name wins).
+const SIGNATURE_KEY_ENV: [&str; 2] = [
+    "TURBO_REMOTE_CACHE_SIGNATURE_KEY",
+    "XTASK_REMOTE_CACHE_SIGNATURE_KEY",
+];
+
+/// The variables holding the remote cache's own secrets: its token and its
+/// signing key. Nothing but the remote cache needs them, so tasks never get them.
+pub fn own_secret_env() -> impl Iterator<Item = &'static str> {
+    TOKEN_ENV.into_iter().chain(SIGNATURE_KEY_ENV)
+}
+
+/// The cloud credentials among the variables the remote reads. Other tools
+/// read them too (a deploy task may need them), so they are kept from tasks
+/// only unless a task names them.
+pub fn cloud_credential_env() -> impl Iterator<Item = &'static str> {
+    CLOUD_ENV
+        .iter()
+        .copied()
+        .filter(|name| is_secret_name(name))
+}
+
 impl RemoteSettings {
     /// From `[workspace.metadata.xtask.remote-cache]` (`table`, read from
     /// `manifest`), then the environment (`env`: TURBO_API, TURBO_TOKEN,
@@ -571,7 +596,7 @@ impl Builder {
                 self.set_text(key, value, name, set)?;
             }
         }
-        for name in ["TURBO_TOKEN", "XTASK_REMOTE_CACHE_TOKEN"] {
+        for name in TOKEN_ENV {
             if let Some(value) = get(name) {
                 self.token = Setting {
                     value: Some(Secret::new(value)),
@@ -579,10 +604,7 @@ impl Builder {
                 };
             }
         }
-        for name in [
-            "TURBO_REMOTE_CACHE_SIGNATURE_KEY",
-            "XTASK_REMOTE_CACHE_SIGNATURE_KEY",
-        ] {
+        for name in SIGNATURE_KEY_ENV {
             if let Some(value) = get(name) {
                 self.signature_key = Setting {
                     value: Some(Secret::new(value)),

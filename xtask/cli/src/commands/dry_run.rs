@@ -28,12 +28,13 @@ struct DryRunTask<'a> {
     outputs: &'a [String],
     /// Input files and the hashes of their contents.
     inputs: &'a std::collections::BTreeMap<String, String>,
-    /// Declared variables, with hashes of their values (never the values).
-    env: &'a std::collections::BTreeMap<String, String>,
+    /// Declared variables, with the workspace's salted hashes of their values
+    /// (never the values, nor their bare hashes: those are guessable).
+    env: std::collections::BTreeMap<String, String>,
     /// What cargo reported the last run read beyond `inputs` (files outside
     /// the package, `env!` reads), with their values now.
     #[serde(skip_serializing_if = "Option::is_none")]
-    discovered: Option<&'a xtask_engine::key::DiscoveredInputs>,
+    discovered: Option<xtask_engine::key::DiscoveredInputs>,
 }
 
 pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
@@ -44,6 +45,7 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
         .map(|&node| {
             let task = &plan.graph.nodes[node];
             let planned = &plan.tasks[node];
+            let shown = planned.shown_inputs(&plan.env_salt);
             let package = &ws.graph.packages[task.package];
             let cache = if !task.def.cache || task.def.persistent || planned.command.is_none() {
                 "DISABLED"
@@ -68,8 +70,8 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
                     .collect(),
                 outputs: &planned.outputs,
                 inputs: &planned.inputs.files,
-                env: &planned.inputs.env,
-                discovered: planned.inputs.discovered.as_ref(),
+                env: shown.env,
+                discovered: shown.discovered,
             }
         })
         .collect();
@@ -103,7 +105,7 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
             }
         );
         println!("  inputs        = {} files", task.inputs.len());
-        if let Some(discovered) = task.discovered {
+        if let Some(discovered) = &task.discovered {
             let names: Vec<&str> = discovered
                 .files
                 .keys()

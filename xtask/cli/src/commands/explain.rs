@@ -51,7 +51,7 @@ pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let changes = explain::diff(&before, &now.inputs);
+    let changes = explain::diff(&before, &now.shown_inputs(&plan.env_salt));
     if changes.is_empty() {
         if in_cache {
             println!("nothing changed since the last successful run: it will be a cache hit");
@@ -62,10 +62,11 @@ pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // The stored inputs carry salted env hashes, so the key comes from the index.
+    let before_key = History::last_key(&ws.state_dir, &args.task).unwrap_or_default();
     println!(
-        "{} change(s) since the last successful run (key {}):",
+        "{} change(s) since the last successful run (key {before_key}):",
         changes.len(),
-        before.key()
     );
     for change in &changes {
         println!("  {:<16} {}  {}", change.kind, change.name, change.what);

@@ -1,11 +1,12 @@
 //! `cargo xtask run`: plan, then dry-run or execute, then summarize.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use xtask_engine::{Children, Environment, Event, EventSink, RunOptions, Workspace};
+use xtask_engine::{Children, Environment, Event, EventSink, Plan, RunOptions, Workspace};
 use xtask_remote::{CliRemote, Remote};
 use xtask_report::{OutputLogs, Reporter, Style};
 
@@ -19,7 +20,11 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
     let scope = super::scope(&ws, &args.scope)?;
     let plan = xtask_engine::plan(&ws, &args.tasks, &scope, &env)?;
 
+    let withheld = withheld_secrets(&ws, &plan, &env);
     if let Some(format) = &args.dry_run {
+        for message in &withheld {
+            eprintln!("warning: {message}");
+        }
         super::dry_run::print(&ws, &plan, format == "json")?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -28,6 +33,9 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
     install_interrupt_handler(Arc::clone(&children));
     let logs = OutputLogs::parse(&args.output_logs).unwrap_or(OutputLogs::Full);
     let reporter = Arc::new(Reporter::new(Style::detect(), logs));
+    for message in withheld {
+        reporter.event(Event::Warning { message });
+    }
     let remote = match super::remote_settings(&ws, remote_flags)? {
         Some(settings) => {
             let limit = settings.flush_time_limit();
@@ -87,6 +95,30 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
     }
     auto_prune(&ws);
     Ok(ExitCode::from(summary.exit_code.clamp(0, 255) as u8))
+}
+
+/// One warning per secret of the remote cache that a task declares: it never
+/// reaches the task, and the user should know why.
+fn withheld_secrets(ws: &Workspace, plan: &Plan, env: &Environment) -> Vec<String> {
+    let mut declared_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (node, task) in plan.graph.nodes.iter().enumerate() {
+        for name in env.withheld_declarations(&task.def, &ws.pipeline.global_env) {
+            declared_by
+                .entry(name)
+                .or_default()
+                .push(plan.graph.label(node));
+        }
+    }
+    declared_by
+        .into_iter()
+        .map(|(name, tasks)| {
+            format!(
+                "`{name}` (declared by {}) holds the remote cache's secret: tasks never get it\n\
+                 hint: give a task that needs such a token a variable of its own in `pass-env`",
+                tasks.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn default_concurrency() -> usize {

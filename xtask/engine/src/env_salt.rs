@@ -1,0 +1,142 @@
+//! The per-workspace salt for environment value hashes that are shown or
+//! stored.
+//!
+//! A key covers the bare blake3 of each declared variable's value, so that
+//! every machine sharing a remote cache computes the same key. But a bare
+//! hash of a guessable value (a short password, `prod`) is a dictionary
+//! lookup away from the value. So whatever leaves the planner (dry-run JSON,
+//! the history files `explain` reads) carries a keyed hash instead: blake3
+//! keyed with a random salt kept in the workspace's state directory. Within
+//! one workspace the salted hashes still compare, so `explain` still says
+//! which variable changed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::env::UNSET;
+use crate::random::random_bytes;
+
+const FILE: &str = "env-salt";
+
+pub struct EnvSalt([u8; 32]);
+
+impl EnvSalt {
+    /// The workspace's salt, created on first use. A state directory that
+    /// cannot be written gives a salt for this run only (shown hashes then
+    /// change between runs; nothing else does).
+    pub fn load_or_create(state_dir: &Path) -> EnvSalt {
+        if let Some(salt) = read(&state_dir.join(FILE)) {
+            return salt;
+        }
+        let salt = EnvSalt(random_bytes());
+        match create(state_dir, &salt) {
+            Ok(()) => salt,
+            // Another run created it first: use theirs, so both agree.
+            Err(_) => read(&state_dir.join(FILE)).unwrap_or(salt),
+        }
+    }
+
+    /// `env` with every value hash replaced by its salted hash; `<unset>`
+    /// stays as it is.
+    pub fn redact(&self, env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        env.iter()
+            .map(|(name, hash)| {
+                let shown = if hash == UNSET {
+                    hash.clone()
+                } else {
+                    blake3::keyed_hash(&self.0, hash.as_bytes()).to_hex()[..32].to_string()
+                };
+                (name.clone(), shown)
+            })
+            .collect()
+    }
+}
+
+/// The salt in `path`, if it holds one (64 hex digits); anything else, such
+/// as a file another program damaged, is no salt.
+fn read(path: &Path) -> Option<EnvSalt> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = std::str::from_utf8(bytes.get(..64)?).ok()?;
+    if bytes.len() > 65 {
+        return None;
+    }
+    let mut salt = [0u8; 32];
+    for (i, byte) in salt.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(EnvSalt(salt))
+}
+
+/// Temp file, then a hard link to the final name: the salt appears whole,
+/// and of two runs creating it at once exactly one wins (a damaged file is
+/// replaced by rename).
+fn create(state_dir: &Path, salt: &EnvSalt) -> std::io::Result<()> {
+    std::fs::create_dir_all(state_dir)?;
+    let hex: String = salt.0.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = state_dir.join(format!(".{FILE}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, format!("{hex}\n"))?;
+    let target = state_dir.join(FILE);
+    let linked = match std::fs::hard_link(&tmp, &target) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if read(&target).is_some() {
+                Err(e)
+            } else {
+                std::fs::rename(&tmp, &target)
+            }
+        }
+        other => other,
+    };
+    let _ = std::fs::remove_file(&tmp);
+    linked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                "MODE".to_string(),
+                "0123456789abcdef0123456789abcdef".to_string(),
+            ),
+            ("MISSING".to_string(), UNSET.to_string()),
+        ])
+    }
+
+    #[test]
+    fn stable_per_workspace_and_different_between_workspaces() {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = EnvSalt::load_or_create(one.path()).redact(&env());
+        let again = EnvSalt::load_or_create(one.path()).redact(&env());
+        let other = EnvSalt::load_or_create(two.path()).redact(&env());
+        assert_eq!(first, again);
+        assert_ne!(first["MODE"], other["MODE"]);
+        assert_ne!(first["MODE"], env()["MODE"], "salted, not the bare hash");
+        assert_eq!(first["MISSING"], UNSET);
+    }
+
+    #[test]
+    fn a_damaged_salt_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        for damage in ["", "zz", &"a".repeat(200)] {
+            std::fs::write(dir.path().join(FILE), damage).unwrap();
+            let salted = EnvSalt::load_or_create(dir.path()).redact(&env());
+            assert!(read(&dir.path().join(FILE)).is_some(), "{damage:?}");
+            assert_eq!(
+                salted,
+                EnvSalt::load_or_create(dir.path()).redact(&env()),
+                "{damage:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unwritable_state_dir_still_gives_a_salt() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        let salted = EnvSalt::load_or_create(&file.join("state")).redact(&env());
+        assert_ne!(salted["MODE"], env()["MODE"]);
+    }
+}
