@@ -7,16 +7,20 @@
 mod args;
 mod commands;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use xtask_report::Style;
 
 fn main() -> ExitCode {
     let args = args::Cli::parse();
     match commands::dispatch(args) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{}", render_error(&error));
+            // Errors quote names from the workspace and the cache: shown safely.
+            let text = xtask_report::safe_message(&render_error(&error), &Style::detect());
+            let _ = std::io::stderr().write_all(text.as_bytes());
             ExitCode::from(2)
         }
     }

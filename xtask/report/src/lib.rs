@@ -1,9 +1,17 @@
 //! Turning run events into what a person (or a CI log) reads: prefixed task
 //! output, GitHub Actions log groups, a progress bar on terminals, and the
 //! final summary. The only crate that knows about terminals.
+//!
+//! Nothing a task printed, and no name from the workspace or a cache entry,
+//! reaches the terminal or CI log unfiltered: `sanitize.rs` drops every
+//! control sequence but colour, `workflow_commands.rs` keeps GitHub Actions
+//! from reading commands in it.
 
+mod sanitize;
 mod style;
+mod workflow_commands;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Mutex;
@@ -13,6 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use xtask_engine::summary::RunSummary;
 use xtask_engine::{Event, EventSink, NodeIndex, TaskStatus};
 
+pub use sanitize::{clean_line, clean_message, display_lines};
 pub use style::{Style, draw_progress};
 
 /// Which task logs are shown (Turborepo's `--output-logs`).
@@ -47,6 +56,9 @@ pub struct Reporter {
     style: Style,
     logs: OutputLogs,
     state: Mutex<State>,
+    /// Ends GitHub Actions' pause of workflow commands around task output;
+    /// random per run, so no log written earlier can end it.
+    command_token: String,
 }
 
 #[derive(Default)]
@@ -64,6 +76,7 @@ impl Reporter {
             style,
             logs,
             state: Mutex::new(State::default()),
+            command_token: xtask_engine::random_token(),
         }
     }
 
@@ -84,17 +97,25 @@ impl Reporter {
         }
     }
 
+    /// Task output as display lines (see sanitize.rs), each with the prefix.
     fn prefixed(&self, node: NodeIndex, label: &str, bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len() + 32);
-        let prefix = self.style.task_prefix(node, label);
-        for line in String::from_utf8_lossy(bytes).split_inclusive('\n') {
+        let prefix = self.style.task_prefix(node, &shown(label));
+        for line in display_lines(bytes, self.style.color) {
             out.push_str(&prefix);
-            out.push_str(line);
-            if !line.ends_with('\n') {
-                out.push('\n');
-            }
+            out.push_str(&line);
+            out.push('\n');
         }
         out
+    }
+
+    /// Text for a GitHub Actions log, with workflow commands in it disarmed.
+    fn guarded(&self, text: String) -> String {
+        if self.style.github_groups {
+            workflow_commands::guard(&text, &self.command_token)
+        } else {
+            text
+        }
     }
 
     fn task_finished(
@@ -107,7 +128,7 @@ impl Reporter {
         log: &[u8],
     ) {
         let held = state.held.remove(&node).unwrap_or_default();
-        state.running.retain(|l| l != label);
+        state.running.retain(|l| *l != shown(label));
         let short = &key[..key.len().min(16)];
         let mut block = String::new();
         match status {
@@ -153,8 +174,9 @@ impl Reporter {
         }
         if !block.is_empty() {
             if self.style.github_groups {
+                let label = shown(label);
                 let mut grouped = format!("::group::{label}\n");
-                grouped.push_str(&block);
+                grouped.push_str(&self.guarded(block));
                 grouped.push_str("::endgroup::\n");
                 if let TaskStatus::Failed { exit_code } = status {
                     grouped.push_str(&format!(
@@ -205,7 +227,7 @@ impl Reporter {
         if !failed.is_empty() {
             text.push_str(&format!(
                 "Failed:    {}\n",
-                self.style.error(&failed.join(", "))
+                self.style.error(&shown(&failed.join(", ")))
             ));
         }
         if t.skipped > 0 {
@@ -245,7 +267,7 @@ impl EventSink for Reporter {
                 }
             }
             Event::TaskStarted { node, label, key } => {
-                state.running.push(label.to_string());
+                state.running.push(shown(label).into_owned());
                 if let Some(bar) = &state.progress {
                     bar.set_message(state.running.join(", "));
                 }
@@ -289,7 +311,11 @@ impl EventSink for Reporter {
             } => self.task_finished(&mut state, node, label, key, status, log),
             Event::Warning { message } => {
                 state.warnings += 1;
-                let text = format!("{} {message}\n", self.style.warning("warning:"));
+                let text = self.guarded(format!(
+                    "{} {}\n",
+                    self.style.warning("warning:"),
+                    clean_message(&message)
+                ));
                 match &state.progress {
                     Some(bar) => bar.suspend(|| write_stderr(text.as_bytes())),
                     None => write_stderr(text.as_bytes()),
@@ -297,6 +323,27 @@ impl EventSink for Reporter {
             }
             Event::RunFinished { summary } => self.summary(&mut state, summary),
         }
+    }
+}
+
+/// A label (or any name) as shown: control characters and sequences dropped.
+fn shown(label: &str) -> Cow<'_, str> {
+    if label.chars().any(char::is_control) {
+        Cow::Owned(clean_line(label, false))
+    } else {
+        Cow::Borrowed(label)
+    }
+}
+
+/// A message for stderr outside a run (an error and its causes): no control
+/// sequence, and on GitHub Actions no workflow command.
+pub fn safe_message(text: &str, style: &Style) -> String {
+    let mut clean = clean_message(text);
+    clean.push('\n');
+    if style.github_groups {
+        workflow_commands::guard(&clean, &xtask_engine::random_token())
+    } else {
+        clean
     }
 }
 

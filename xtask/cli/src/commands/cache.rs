@@ -56,7 +56,12 @@ pub fn cache(
         CacheCommand::Verify => {
             let report = cache.verify().context("failed to verify the cache")?;
             for bad in &report.removed {
-                println!("removed {}: {}", bad.key, bad.reason);
+                // The reason may quote a hostile entry's member names.
+                println!(
+                    "removed {}: {}",
+                    bad.key,
+                    xtask_report::clean_message(&bad.reason.to_string())
+                );
             }
             println!(
                 "checked {} entries, {} damaged and removed",
