@@ -14,6 +14,14 @@ use clap::Parser;
 use xtask_report::Style;
 
 fn main() -> ExitCode {
+    // The reaper a run starts (see xtask-engine's reaper.rs), not a command.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == xtask_engine::REAPER_ARG)
+    {
+        xtask_engine::reap_task_groups(std::io::stdin().lock());
+        return ExitCode::SUCCESS;
+    }
     let args = args::Cli::parse();
     match commands::dispatch(args) {
         Ok(code) => code,

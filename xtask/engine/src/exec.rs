@@ -1,16 +1,20 @@
 //! Running one command: in its own process group (so that cancelling kills
-//! everything it started), output merged and read line by line.
+//! everything it started), output merged and read line by line. A reaper
+//! (reaper.rs) ends the groups if the tool itself is killed.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::sync::Mutex;
+use std::process::Command;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+
+use crate::reaper::Reaper;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +36,55 @@ impl Exit {
     }
 }
 
+/// Makes the command that starts a reaper.
+type ReaperCommand = Box<dyn Fn() -> Command + Send + Sync>;
+
 /// The running commands of a run, so that a cancel can reach all of them.
 #[derive(Default)]
 pub struct Children {
     groups: Mutex<HashSet<u32>>,
     /// 0 running, 1 cancelled (SIGTERM sent), 2 forced (SIGKILL sent).
     cancel_level: AtomicU8,
+    reaper_command: Option<ReaperCommand>,
+    /// Started before the first command, so a run that restores everything
+    /// from the cache spawns nothing.
+    reaper: OnceLock<Option<Reaper>>,
+    reaper_error: Mutex<Option<String>>,
 }
 
 impl Children {
+    /// Children that end with the tool even when it is killed: `command`
+    /// starts a reaper (the tool's binary with [`crate::REAPER_ARG`]).
+    pub fn with_reaper(command: impl Fn() -> Command + Send + Sync + 'static) -> Children {
+        Children {
+            reaper_command: Some(Box::new(command)),
+            ..Children::default()
+        }
+    }
+
+    /// Why the reaper could not be started, if that happened: tasks then
+    /// outlive a killed tool.
+    pub fn reaper_error(&self) -> Option<String> {
+        self.reaper_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn reaper(&self) -> Option<&Reaper> {
+        self.reaper
+            .get_or_init(|| {
+                let command = self.reaper_command.as_ref()?;
+                Reaper::start(command())
+                    .map_err(|error| {
+                        *self.reaper_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(error.to_string());
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.cancel_level.load(Ordering::SeqCst) > 0
     }
@@ -65,6 +109,9 @@ impl Children {
     }
 
     fn register(&self, pid: u32) {
+        if let Some(reaper) = self.reaper() {
+            reaper.register(pid);
+        }
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         groups.insert(pid);
         // A cancel that raced with the spawn must still reach this child.
@@ -78,6 +125,9 @@ impl Children {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&pid);
+        if let Some(reaper) = self.reaper() {
+            reaper.unregister(pid);
+        }
     }
 }
 
@@ -100,6 +150,8 @@ pub fn run_shell(
             cmd.process_group(0);
             Ok(())
         });
+    // Before the spawn: a tool killed right after it must still be reaped.
+    let _ = children.reaper();
     let handle = expression.reader()?;
     let pids = handle.pids();
     for &pid in &pids {

@@ -29,7 +29,7 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
 
-    let children = Arc::new(Children::default());
+    let children = Arc::new(task_children());
     install_interrupt_handler(Arc::clone(&children));
     let logs = OutputLogs::parse(&args.output_logs).unwrap_or(OutputLogs::Full);
     let reporter = Arc::new(Reporter::new(Style::detect(), logs));
@@ -64,6 +64,13 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
         reporter.as_ref(),
         &children,
     );
+    if let Some(error) = children.reaper_error() {
+        reporter.event(Event::Warning {
+            message: format!(
+                "could not start the task reaper ({error}): tasks may outlive xtask if it is killed"
+            ),
+        });
+    }
     if let Some((remote, limit)) = &remote {
         // Bounded: a slow remote never holds a finished build for long.
         let report = remote.finish(*limit);
@@ -119,6 +126,19 @@ fn withheld_secrets(ws: &Workspace, plan: &Plan, env: &Environment) -> Vec<Strin
             )
         })
         .collect()
+}
+
+/// Tasks die with us, even on `kill -9`: a reaper (this binary again)
+/// ends their process groups when we are gone.
+fn task_children() -> Children {
+    match std::env::current_exe() {
+        Ok(exe) => Children::with_reaper(move || {
+            let mut command = std::process::Command::new(&exe);
+            command.arg(xtask_engine::REAPER_ARG);
+            command
+        }),
+        Err(_) => Children::default(),
+    }
 }
 
 fn default_concurrency() -> usize {
