@@ -226,3 +226,13 @@ fn on_github_actions_task_output_issues_no_workflow_command() {
     }
     assert_ne!(tokens[0], tokens[1], "the token is random per run");
 }
+
+#[test]
+fn file_names_in_explain_cannot_drive_the_terminal() {
+    let fx = Fixture::new(HOSTILE);
+    fx.ok(&["run", "noisy"]);
+    fx.write("crates/a/evil\x1b]0;title\x07\x1b[2J.txt", "x");
+    let out = fx.ok(&["explain", "a#noisy"]);
+    assert!(out.contains("evil.txt  added"), "{out:?}");
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+}

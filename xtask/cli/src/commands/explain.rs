@@ -69,7 +69,9 @@ pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         changes.len(),
     );
     for change in &changes {
-        println!("  {:<16} {}  {}", change.kind, change.name, change.what);
+        // File names come from the workspace, which a pull request controls.
+        let name = xtask_report::clean_line(&change.name, false);
+        println!("  {:<16} {name}  {}", change.kind, change.what);
     }
     Ok(ExitCode::SUCCESS)
 }
