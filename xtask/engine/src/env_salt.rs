@@ -68,8 +68,8 @@ fn read(path: &Path) -> Option<EnvSalt> {
 }
 
 /// Temp file, then a hard link to the final name: the salt appears whole,
-/// and of two runs creating it at once exactly one wins (a damaged file is
-/// replaced by rename).
+/// and of two runs creating it at once exactly one wins (a damaged file, or
+/// a filesystem without hard links, falls back to rename).
 fn create(state_dir: &Path, salt: &EnvSalt) -> std::io::Result<()> {
     std::fs::create_dir_all(state_dir)?;
     let hex: String = salt.0.iter().map(|b| format!("{b:02x}")).collect();
@@ -84,7 +84,9 @@ fn create(state_dir: &Path, salt: &EnvSalt) -> std::io::Result<()> {
                 std::fs::rename(&tmp, &target)
             }
         }
-        other => other,
+        // A filesystem without hard links: rename (last writer wins).
+        Err(_) => std::fs::rename(&tmp, &target),
+        Ok(()) => Ok(()),
     };
     let _ = std::fs::remove_file(&tmp);
     linked
