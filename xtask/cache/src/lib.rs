@@ -37,6 +37,10 @@ const ENTRY_SUFFIX: &str = ".tar.zst";
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by xtask (cargo xtask).\n\
 # For information about cache directory tags see https://bford.info/cachedir/\n";
+/// Written into the cache directory, as cargo does for `target/`: the cache
+/// usually lives inside the user's repository, and `git status` must stay clean
+/// without anyone editing their own ignore file.
+const GITIGNORE: &str = "# Created by xtask: git ignores this whole cache directory.\n*\n";
 
 /// The cache on disk. Cheap to share between threads: it holds only paths.
 #[derive(Debug, Clone)]
@@ -178,7 +182,8 @@ impl LocalCache {
                 source,
             })?;
         }
-        cache.write_cachedir_tag()?;
+        cache.write_marker("CACHEDIR.TAG", CACHEDIR_TAG)?;
+        cache.write_marker(".gitignore", GITIGNORE)?;
         Ok(cache)
     }
 
@@ -187,16 +192,19 @@ impl LocalCache {
         &self.dir
     }
 
-    /// `CACHEDIR.TAG` tells backup tools (and `tar --exclude-caches`) to skip us.
-    fn write_cachedir_tag(&self) -> Result<(), CacheError> {
-        let path = self.dir.join("CACHEDIR.TAG");
+    /// Writes a file that tells other tools what this directory is, unless it
+    /// exists: `CACHEDIR.TAG` (backup tools and `tar --exclude-caches` skip
+    /// us) and `.gitignore` (git does). A cache created before a marker existed
+    /// gets it on its next open.
+    fn write_marker(&self, name: &str, content: &str) -> Result<(), CacheError> {
+        let path = self.dir.join(name);
         if path.exists() {
             return Ok(());
         }
-        // Temp + rename: a concurrent `open` never sees a half-written tag.
+        // Temp + rename: a concurrent `open` never sees a half-written file.
         let write = || -> io::Result<()> {
-            let (temp, mut file) = TempFile::create(&self.tmp, "CACHEDIR.TAG")?;
-            file.write_all(CACHEDIR_TAG.as_bytes())?;
+            let (temp, mut file) = TempFile::create(&self.tmp, name)?;
+            file.write_all(content.as_bytes())?;
             drop(file);
             temp.persist(&path)
         };
