@@ -51,8 +51,15 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Tasks to run, e.g. `build test`
-    #[arg(required = true)]
+    /// Tasks to run, e.g. `lint test build`
+    ///
+    /// Built-in tasks, which every package has without configuration:
+    ///   build  cargo build --release (binaries restored into target/release/)
+    ///   check  cargo check (add `args = ["--all-targets"]` for tests and benches)
+    ///   lint   cargo fmt --check, then cargo clippy --all-targets -- -D warnings
+    ///   test   cargo nextest run when installed, else cargo test
+    /// Other tasks come from [workspace.metadata.xtask.tasks.<name>].
+    #[arg(required = true, verbatim_doc_comment)]
     pub tasks: Vec<String>,
 
     #[command(flatten)]

@@ -1,12 +1,41 @@
 //! The tool in someone else's workspace, with zero configuration: their
-//! `git status` stays clean.
+//! `git status` stays clean, and built-in tasks mean what cargo means.
 
 mod support;
 
 use std::path::Path;
 use std::process::Command;
 
-use support::{CHAIN, Fixture};
+use support::{CHAIN, Fixture, text};
+
+/// A workspace whose ignore file knows nothing about us (only `/target`), with
+/// a bench that stable Rust refuses (`#![feature(test)]`, as in ripgrep).
+const FOREIGN: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+--- .gitignore
+/target
+--- crates/searcher/Cargo.toml
+[package]
+name = "searcher"
+version = "0.1.0"
+edition = "2021"
+--- crates/searcher/src/lib.rs
+/// Finds `needle`.
+pub fn find(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.find(needle)
+}
+--- crates/searcher/benches/nightly.rs
+#![feature(test)]
+extern crate test;
+
+#[bench]
+fn find(b: &mut test::Bencher) {
+    b.iter(|| searcher::find("haystack", "st"));
+}
+"#;
 
 fn git_status(root: &Path) -> String {
     let out = Command::new("git")
@@ -36,4 +65,47 @@ fn the_cache_directory_keeps_git_status_clean_without_editing_the_ignore_file() 
     assert_ne!(git_status(fx.root()), "");
     fx.ok(&["run", "check"]);
     assert_eq!(git_status(fx.root()), "");
+}
+
+#[test]
+fn built_in_check_is_cargo_check_and_all_targets_is_an_args_away() {
+    let fx = Fixture::new(FOREIGN);
+    let (statuses, output) = fx.statuses(&["check"], &[]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(statuses["searcher#check"], "executed");
+
+    // The bench is still there for whoever asks for every target.
+    fx.write(
+        "Cargo.toml",
+        &format!(
+            "{}\n[workspace.metadata.xtask.tasks.check]\nargs = [\"--all-targets\"]\n",
+            fx.read("Cargo.toml")
+        ),
+    );
+    let (statuses, output) = fx.statuses(&["check"], &[]);
+    assert!(!output.status.success());
+    assert_eq!(statuses["searcher#check"], "failed", "{}", text(&output));
+    assert!(text(&output).contains("E0554"), "{}", text(&output));
+}
+
+#[test]
+fn run_help_says_what_each_built_in_task_runs() {
+    let help = fx_help();
+    for line in [
+        "check  cargo check",
+        "lint   cargo fmt --check, then cargo clippy --all-targets -- -D warnings",
+        "build  cargo build --release",
+        "test   cargo nextest run when installed, else cargo test",
+    ] {
+        assert!(help.contains(line), "`{line}` missing from:\n{help}");
+    }
+}
+
+fn fx_help() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    text(&out)
 }

@@ -127,9 +127,9 @@ pub fn cargo_commands(
         " --keep-going"
     };
     match kind {
-        CargoKind::Check => vec![format!(
-            "cargo check --all-targets{keep_going}{json}{packages}{common}"
-        )],
+        // `check` means what `cargo check` means (library and binaries):
+        // benches and tests are an `args = ["--all-targets"]` away.
+        CargoKind::Check => vec![format!("cargo check{keep_going}{json}{packages}{common}")],
         CargoKind::Build => vec![format!("cargo build{keep_going}{json}{packages}{common}")],
         CargoKind::Lint => vec![
             format!("cargo fmt --check{packages} -- --color never"),
