@@ -1,5 +1,6 @@
 //! The tool in someone else's workspace, with zero configuration: their
-//! `git status` stays clean, and built-in tasks mean what cargo means.
+//! `git status` stays clean, built-in tasks mean what cargo means, and an
+//! installed `cargo-xtask` answers `cargo xtask …` without any alias.
 
 mod support;
 
@@ -52,7 +53,10 @@ fn the_cache_directory_keeps_git_status_clean_without_editing_the_ignore_file() 
     let fx = Fixture::new(&CHAIN.replace("/turbo-cache\n", ""));
     assert!(!fx.read(".gitignore").contains("turbo-cache"));
     fx.ok(&["run", "check"]);
-    assert!(fx.path("turbo-cache/v1/entries").is_dir(), "entries were stored");
+    assert!(
+        fx.path("turbo-cache/v1/entries").is_dir(),
+        "entries were stored"
+    );
     assert_eq!(git_status(fx.root()), "", "turbo-cache/ is not untracked");
     assert_eq!(fx.read("turbo-cache/.gitignore").lines().last(), Some("*"));
     assert!(
@@ -108,4 +112,57 @@ fn fx_help() -> String {
         .unwrap();
     assert!(out.status.success());
     text(&out)
+}
+
+/// The installed path: the `cargo-xtask` binary that `cargo install --path
+/// xtask/cli` would put in ~/.cargo/bin, here linked into a temporary bin
+/// directory first on PATH (installing for real compiles everything again),
+/// and real cargo resolving `cargo xtask` to it in a workspace with no alias.
+#[test]
+fn an_installed_cargo_xtask_runs_in_a_workspace_without_an_alias() {
+    let fx = Fixture::new(CHAIN);
+    assert!(!fx.path(".cargo/config.toml").exists(), "no alias here");
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_cargo-xtask"),
+        bin.path().join("cargo-xtask"),
+    )
+    .unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.path().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |args: &[&str]| {
+        Command::new(&cargo)
+            .args(args)
+            .current_dir(fx.root())
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .env("CI", "1")
+            .env_remove("XTASK_CACHE_DIR")
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["xtask", "run", "check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("4 successful"), "{}", text(&out));
+    assert_eq!(fx.read("crates/c/.check.out"), "ok\n");
+    // Same binary, second run: everything from the cache.
+    let out = run(&["xtask", "run", "check"]);
+    assert!(text(&out).contains("all 4 tasks cached"), "{}", text(&out));
+    // Global flags and errors work as with the alias.
+    let out = run(&["xtask", "-C", "crates/a", "graph", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("\"a\""), "{}", text(&out));
+    let out = run(&["xtask", "run", "no-such-task"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown task `no-such-task`"),
+        "{}",
+        text(&out)
+    );
 }
