@@ -5,7 +5,20 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// A mistake in the remote-cache settings, found by `RemoteSettings::resolve`.
+/// Whose problem a [`RemoteError`] is, which decides what a run does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// A value written in the manifest or given on the command line is wrong:
+    /// an error, so the mistake is fixed rather than silently ignored.
+    Configuration,
+    /// The remote cannot be used on this machine: a secret it did not get (a
+    /// pull request from a fork receives none), a backend this build lacks, a
+    /// bad value in an environment variable. The cache never fails a build: a
+    /// run warns once and goes on with the local cache only.
+    Environment,
+}
+
+/// A problem with the remote-cache settings, found by `RemoteSettings::resolve`.
 /// Messages name where the value came from and how to fix it, never a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -24,6 +37,8 @@ pub enum RemoteError {
         origin: String,
         problem: String,
         hint: String,
+        /// The value came from an environment variable.
+        from_environment: bool,
     },
     #[error(
         "failed to read the remote cache settings in {manifest}: `{key}` holds a secret and \
@@ -34,6 +49,9 @@ pub enum RemoteError {
         key: String,
         env: &'static str,
     },
+    /// Something the remote needs is missing or unavailable here (a token, a
+    /// team, a signing key, a backend feature, a client): always
+    /// [`Blame::Environment`].
     #[error("failed to configure the remote cache at {url}: {problem}\nhint: {hint}")]
     Incomplete {
         /// The URL with any credentials masked.
@@ -41,6 +59,28 @@ pub enum RemoteError {
         problem: String,
         hint: String,
     },
+}
+
+impl RemoteError {
+    /// Whether this is a mistake to fix (an error) or a remote that cannot be
+    /// used here (a warning and a run without it).
+    pub fn blame(&self) -> Blame {
+        match self {
+            RemoteError::UnknownKey { .. } | RemoteError::SecretInManifest { .. } => {
+                Blame::Configuration
+            }
+            RemoteError::BadValue {
+                from_environment, ..
+            } => {
+                if *from_environment {
+                    Blame::Environment
+                } else {
+                    Blame::Configuration
+                }
+            }
+            RemoteError::Incomplete { .. } => Blame::Environment,
+        }
+    }
 }
 
 /// The kinds of trouble a remote can cause. Each kind is warned about at most once

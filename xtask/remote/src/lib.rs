@@ -68,6 +68,12 @@
 //!
 //! # Failure
 //!
+//! Settings: `resolve` errors carry a [`Blame`]. A mistake in the manifest or
+//! on the command line is the caller's error to report; a remote this
+//! environment cannot use (no token, as in a fork's pull request; a backend
+//! not compiled in; a bad variable) is meant to be one warning and a run
+//! without the remote.
+//!
 //! Nothing here fails a build. `fetch` returns `None` on a miss and on any fault
 //! (refused connection, timeout, 5xx, 401/403, a truncated or altered body, a bad
 //! signature); each kind of fault is warned about once per run. Reads and writes
@@ -92,7 +98,7 @@ mod warn;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use error::RemoteError;
+pub use error::{Blame, RemoteError};
 pub use secret::Secret;
 pub use settings::{
     BackendKind, CliRemote, Mode, RemoteSettings, Source, cloud_credential_env, own_secret_env,

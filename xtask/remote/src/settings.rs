@@ -257,7 +257,10 @@ impl RemoteSettings {
     /// TURBO_TEAM, TURBO_TEAMID, TURBO_REMOTE_CACHE_SIGNATURE_KEY,
     /// TURBO_REMOTE_CACHE_READ_ONLY and our XTASK_REMOTE_CACHE_* names, which win
     /// over Turborepo's), then the CLI flags. `Ok(None)`: no remote configured, or
-    /// mode `off`. Errors name the key or variable and the fix.
+    /// mode `off`. Errors name the key or variable and the fix; their
+    /// [`RemoteError::blame`] separates mistakes in the manifest or on the
+    /// command line from a remote this environment cannot use (a missing
+    /// token, a backend not compiled in, a bad variable).
     pub fn resolve(
         table: Option<&toml::Table>,
         manifest: &Path,
@@ -385,6 +388,10 @@ struct Builder {
     flush_time_limit: Setting<Duration>,
     max_artifact_size: Setting<u64>,
     cloud_options: Vec<(String, Setting<Secret>)>,
+    /// Bad values from environment variables, with the setting each was for:
+    /// reported by `finish` unless a command-line flag replaced the setting or
+    /// the remote is off anyway.
+    environment_problems: Vec<(&'static str, RemoteError)>,
 }
 
 impl Builder {
@@ -409,6 +416,7 @@ impl Builder {
             flush_time_limit: Setting::default(Duration::from_secs(30)),
             max_artifact_size: Setting::default(1 << 30),
             cloud_options: Vec::new(),
+            environment_problems: Vec::new(),
         }
     }
 
@@ -481,8 +489,21 @@ impl Builder {
         Ok(())
     }
 
-    /// Sets a textual setting from any layer.
+    /// Sets a textual setting from any layer; a bad value is blamed on the
+    /// environment when it came from a variable.
     fn set_text(
+        &mut self,
+        key: &str,
+        text: String,
+        origin: &str,
+        set: impl Fn(String) -> Setting<String>,
+    ) -> Result<(), RemoteError> {
+        let from_environment = matches!(set(String::new()).source, Source::Env(_));
+        self.parse_text(key, text, origin, set)
+            .map_err(|error| blamed(error, from_environment))
+    }
+
+    fn parse_text(
         &mut self,
         key: &str,
         text: String,
@@ -593,7 +614,9 @@ impl Builder {
                     value,
                     source: Source::Env(name),
                 };
-                self.set_text(key, value, name, set)?;
+                if let Err(problem) = self.set_text(key, value, name, set) {
+                    self.environment_problems.push((key, problem));
+                }
             }
         }
         for name in TOKEN_ENV {
@@ -628,6 +651,7 @@ impl Builder {
                 source: Source::Cli("--remote-cache"),
             };
             self.set_text("url", url.clone(), "--remote-cache", set)?;
+            self.environment_problems.retain(|(key, _)| *key != "url");
         }
         if let Some(mode) = &cli.mode {
             let set = |value| Setting {
@@ -635,13 +659,17 @@ impl Builder {
                 source: Source::Cli("--remote-cache-mode"),
             };
             self.set_text("mode", mode.clone(), "--remote-cache-mode", set)?;
+            self.environment_problems.retain(|(key, _)| *key != "mode");
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<Option<RemoteSettings>, RemoteError> {
+    fn finish(mut self) -> Result<Option<RemoteSettings>, RemoteError> {
         if self.mode.value == Mode::Off {
             return Ok(None);
+        }
+        if !self.environment_problems.is_empty() {
+            return Err(self.environment_problems.swap_remove(0).1);
         }
         let url = match self.url.clone() {
             Some(url) => url,
@@ -657,13 +685,17 @@ impl Builder {
             other => other.to_string(),
         };
         let masked = mask_url_credentials(&url.value);
+        let from_environment = !matches!(url.source, Source::Manifest(_) | Source::Cli(_));
+        let bad_url =
+            |expected: &str| blamed(bad_text(&origin, &masked, expected), from_environment);
         let kind = BackendKind::of_url(&url.value).ok_or_else(|| {
-            bad_text(
-                &origin,
-                &masked,
+            bad_url(
                 "a URL starting with file://, http(s):// (Turborepo API), s3://, gs:// or az://",
             )
         })?;
+        if kind == BackendKind::File && !url.value["file://".len()..].starts_with('/') {
+            return Err(bad_url("file:// and an absolute path: file:///mnt/cache"));
+        }
         if !kind.compiled_in() {
             let feature = kind.feature().unwrap_or_default();
             return Err(RemoteError::Incomplete {
@@ -679,7 +711,9 @@ impl Builder {
                 return Err(RemoteError::Incomplete {
                     url: masked,
                     problem: "the Turborepo cache API needs a token".to_owned(),
-                    hint: "set TURBO_TOKEN (or XTASK_REMOTE_CACHE_TOKEN)".to_owned(),
+                    hint: "set TURBO_TOKEN (or XTASK_REMOTE_CACHE_TOKEN); a pull request from a \
+                           fork gets no secrets, so it runs with the local cache only"
+                        .to_owned(),
                 });
             }
             if self.team_id.value.is_none() && self.team_slug.value.is_none() {
@@ -711,6 +745,9 @@ impl Builder {
                 problem: "it is the same as `namespace`".to_owned(),
                 hint: "untrusted builds need a namespace of their own, such as \"untrusted\""
                     .to_owned(),
+                from_environment: [&self.namespace.source, &self.untrusted_namespace.source]
+                    .iter()
+                    .any(|source| matches!(source, Source::Env(_))),
             });
         }
         Ok(Some(RemoteSettings {
@@ -751,11 +788,32 @@ fn bad(origin: &str, value: &toml::Value, expected: &str) -> RemoteError {
     bad_text(origin, &value.to_string(), expected)
 }
 
+/// A bad value, blamed on the configuration; `set_text` re-blames values
+/// that came from the environment.
 fn bad_text(origin: &str, value: &str, expected: &str) -> RemoteError {
     RemoteError::BadValue {
         origin: origin.to_owned(),
         problem: format!("`{value}` is not valid"),
         hint: format!("expected {expected}"),
+        from_environment: false,
+    }
+}
+
+/// `error`, with a bad value marked as coming from the environment or not.
+fn blamed(error: RemoteError, from_environment: bool) -> RemoteError {
+    match error {
+        RemoteError::BadValue {
+            origin,
+            problem,
+            hint,
+            ..
+        } => RemoteError::BadValue {
+            origin,
+            problem,
+            hint,
+            from_environment,
+        },
+        other => other,
     }
 }
 
@@ -985,6 +1043,121 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_mistakes_in_the_manifest_or_on_the_command_line_are_blamed_on_the_configuration() {
+        use crate::Blame::{self, Configuration, Environment};
+        let cli = |url: Option<&str>, mode: Option<&str>| CliRemote {
+            url: url.map(Into::into),
+            mode: mode.map(Into::into),
+        };
+        let none = || cli(None, None);
+        /// Manifest table, env, flags, whose problem it is.
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], CliRemote, Blame);
+        let fork = [("TURBO_API", "https://c.example"), ("TURBO_TEAM", "t")];
+        let fork_empty_token = [
+            ("TURBO_API", "https://c.example"),
+            ("TURBO_TEAM", "t"),
+            ("TURBO_TOKEN", ""),
+        ];
+        let file = "url = \"file:///a\"";
+        let cases: Vec<Case> = vec![
+            // A fork's pull request: the URL is configured, the token is a
+            // secret it never receives.
+            ("", &fork, none(), Environment),
+            ("", &fork_empty_token, none(), Environment),
+            (
+                "url = \"https://c.example\"\nteam = \"acme\"",
+                &[],
+                none(),
+                Environment,
+            ),
+            (
+                "url = \"https://c.example\"",
+                &[("TURBO_TOKEN", "tok")],
+                none(),
+                Environment,
+            ),
+            (
+                "url = \"file:///a\"\nsignature = true",
+                &[],
+                none(),
+                Environment,
+            ),
+            (
+                "",
+                &[("XTASK_REMOTE_CACHE_URL", "ftp://x")],
+                none(),
+                Environment,
+            ),
+            (
+                "",
+                &[("XTASK_REMOTE_CACHE_URL", "file://rel")],
+                none(),
+                Environment,
+            ),
+            (
+                file,
+                &[("XTASK_REMOTE_CACHE_MODE", "sideways")],
+                none(),
+                Environment,
+            ),
+            (
+                file,
+                &[("XTASK_REMOTE_CACHE_TIMEOUT", "soon")],
+                none(),
+                Environment,
+            ),
+            (
+                file,
+                &[("XTASK_REMOTE_CACHE_UNTRUSTED_NAMESPACE", "main")],
+                none(),
+                Environment,
+            ),
+            ("url = \"ftp://x\"", &[], none(), Configuration),
+            ("url = \"file://rel\"", &[], none(), Configuration),
+            (
+                "url = \"file:///a\"\nmode = \"sideways\"",
+                &[],
+                none(),
+                Configuration,
+            ),
+            (
+                "url = \"file:///a\"\nuntrusted-namespace = \"main\"",
+                &[],
+                none(),
+                Configuration,
+            ),
+            ("urll = \"x\"", &[], none(), Configuration),
+            ("token = \"t\"", &[], none(), Configuration),
+            ("", &[], cli(Some("ftp://x"), None), Configuration),
+            ("", &[], cli(Some("file://rel"), None), Configuration),
+            // A command-line mistake is an error even when the environment is
+            // broken too.
+            (
+                file,
+                &[("XTASK_REMOTE_CACHE_TIMEOUT", "soon")],
+                cli(None, Some("sideways")),
+                Configuration,
+            ),
+        ];
+        for (table, env, flags, blame) in cases {
+            let err = match resolve(table, env, flags.clone()) {
+                Ok(found) => panic!("{table:?} {env:?} {flags:?}: resolved to {found:?}"),
+                Err(err) => err,
+            };
+            assert_eq!(err.blame(), blame, "{table:?} {env:?} {flags:?}: {err}");
+        }
+        // What a flag replaces, or turns off, is no longer a problem.
+        let env = [("XTASK_REMOTE_CACHE_MODE", "sideways")];
+        let s = resolve(file, &env, cli(None, Some("read"))).unwrap();
+        assert_eq!(s.unwrap().mode(), Mode::Read);
+        assert!(
+            resolve("", &fork, cli(None, Some("off")))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

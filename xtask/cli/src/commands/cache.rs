@@ -7,7 +7,7 @@ use anyhow::Context;
 use xtask_cache::PrunePolicy;
 use xtask_config::units;
 use xtask_engine::Workspace;
-use xtask_remote::CliRemote;
+use xtask_remote::{Blame, CliRemote};
 
 use crate::args::{CacheCommand, PruneArgs};
 
@@ -34,16 +34,20 @@ pub fn cache(
                 human_bytes(policy.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
                 policy.max_age.unwrap_or(DEFAULT_MAX_AGE).as_secs() / 86_400
             );
-            match super::remote_settings(ws, remote_flags)? {
-                None => println!(
+            match super::remote_settings(ws, remote_flags) {
+                Ok(None) => println!(
                     "remote cache  off (set [workspace.metadata.xtask.remote-cache] url, XTASK_REMOTE_CACHE_URL or --remote-cache=URL)"
                 ),
-                Some(settings) => {
+                Ok(Some(settings)) => {
                     println!("remote cache");
                     for (name, value) in settings.describe() {
                         println!("  {name:<20} {value}");
                     }
                 }
+                Err(error) if error.blame() == Blame::Environment => println!(
+                    "remote cache  unusable here, so runs warn and use the local cache only: {error}"
+                ),
+                Err(error) => return Err(error.into()),
             }
             if status.tmp_files > 0 {
                 println!(

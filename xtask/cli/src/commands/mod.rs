@@ -14,7 +14,7 @@ use anyhow::Context;
 use xtask_engine::Workspace;
 
 use xtask_engine::scope::{self, GitCli};
-use xtask_remote::{CliRemote, RemoteSettings};
+use xtask_remote::{Blame, CliRemote, RemoteError, RemoteSettings};
 
 use crate::args::{Cli, Command, ScopeArgs};
 
@@ -42,14 +42,22 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 pub fn remote_settings(
     ws: &Workspace,
     flags: &CliRemote,
-) -> anyhow::Result<Option<RemoteSettings>> {
+) -> Result<Option<RemoteSettings>, RemoteError> {
     let env = |name: &str| std::env::var(name).ok();
-    Ok(RemoteSettings::resolve(
+    RemoteSettings::resolve(
         ws.pipeline.remote_cache.as_ref(),
         &ws.pipeline.root_manifest,
         &env,
         flags,
-    )?)
+    )
+}
+
+/// A remote this environment cannot use, as the one warning a run prints
+/// before going on with the local cache: `None` for a mistake in the manifest
+/// or on the command line, which stays an error.
+pub fn unusable_remote_warning(error: &RemoteError) -> Option<String> {
+    (error.blame() == Blame::Environment)
+        .then(|| format!("remote cache off for this run, the local cache still works: {error}"))
 }
 
 /// Every package of the workspace.

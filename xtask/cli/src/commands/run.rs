@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use xtask_engine::{Children, Environment, Event, EventSink, Plan, RunOptions, Workspace};
-use xtask_remote::{CliRemote, Remote};
+use xtask_remote::{CliRemote, Remote, RemoteError};
 use xtask_report::{OutputLogs, Reporter, Style};
 
 use crate::args::RunArgs;
@@ -36,15 +36,19 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
     for message in withheld {
         reporter.event(Event::Warning { message });
     }
-    let remote = match super::remote_settings(&ws, remote_flags)? {
+    let remote = match super::remote_settings(&ws, remote_flags)
+        .or_else(|error| local_only_if_unusable(&reporter, error))?
+    {
         Some(settings) => {
             let limit = settings.flush_time_limit();
             let warnings = Arc::clone(&reporter);
             let remote = Remote::open(
                 settings,
                 Box::new(move |message| warnings.event(Event::Warning { message })),
-            )?;
-            Some((remote, limit))
+            )
+            .map(Some)
+            .or_else(|error| local_only_if_unusable(&reporter, error))?;
+            remote.map(|remote| (remote, limit))
         }
         None => None,
     };
@@ -138,6 +142,22 @@ fn task_children() -> Children {
             command
         }),
         Err(_) => Children::default(),
+    }
+}
+
+/// The cache never fails a build: a remote this machine cannot use (a fork's
+/// pull request gets no token) is one warning and a run with the local cache
+/// only. A mistake in the manifest or on the command line stays an error.
+fn local_only_if_unusable<T>(
+    reporter: &Reporter,
+    error: RemoteError,
+) -> Result<Option<T>, RemoteError> {
+    match super::unusable_remote_warning(&error) {
+        Some(message) => {
+            reporter.event(Event::Warning { message });
+            Ok(None)
+        }
+        None => Err(error),
     }
 }
 
