@@ -2,7 +2,9 @@
 # and starts what the workload's tests need, and exports where to find it:
 #   TEST_DATABASE_URL  a throwaway PostgreSQL 15 on 127.0.0.1:55432
 #   CHROMEDRIVER       Debian's chromedriver (drives /usr/bin/chromium)
-#   WEB_DIST           the built front end, apps/web/dist
+#   WEB_DIST           the built front end, apps/web/dist (kept as it is when
+#                      already set: whoever set it builds it, as .ci/run's
+#                      main job does)
 #   HELM_PYTHON        a Python with helm-python-sdk (Helm v4 as a library)
 #   ACTIONLINT         a command that lints GitHub workflow files
 # The PostgreSQL cluster is stopped by an EXIT trap (notes_services_stop).
@@ -61,6 +63,10 @@ notes_services_stop() {
 notes_prev_exit_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
 trap "notes_services_stop; ${notes_prev_exit_trap}" EXIT
 
-echo "--- services: the front end (apps/web/dist), as the engine's notes-web#build makes it"
-cargo run --quiet --locked --package notes-web-dist -- dist --release --quiet
-export WEB_DIST=$notes_services_root/apps/web/dist
+if [ -n "${WEB_DIST:-}" ]; then
+  echo "--- services: the front end: WEB_DIST=$WEB_DIST, built by whoever set it"
+else
+  echo "--- services: the front end (apps/web/dist), as the engine's notes-web#build makes it"
+  cargo run --quiet --locked --package notes-web-dist -- dist --release --quiet
+  export WEB_DIST=$notes_services_root/apps/web/dist
+fi

@@ -69,6 +69,11 @@ pub enum Event<'a> {
     Warning {
         message: String,
     },
+    /// Something the run did on the user's behalf, in one line (installing
+    /// a missing rustup target).
+    Notice {
+        message: String,
+    },
     RunFinished {
         summary: &'a RunSummary,
     },

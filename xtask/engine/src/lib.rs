@@ -22,6 +22,7 @@ mod plan;
 mod random;
 mod reaper;
 mod run;
+mod rustup_targets;
 pub mod scope;
 mod settle;
 pub mod summary;

@@ -19,6 +19,7 @@ use crate::output_state::{self, OutputState, Seen};
 use crate::outputs;
 use crate::plan::{Plan, PlannedTask};
 use crate::settle::{self, FinalKeys};
+use crate::rustup_targets::TargetCheck;
 use crate::summary::{RunSummary, TaskSummary, Totals};
 use crate::task_graph::NodeIndex;
 use crate::workspace::Workspace;
@@ -89,6 +90,7 @@ pub fn execute(
         output_state: &output_state,
         output_updates: &output_updates,
         remote,
+        targets: TargetCheck::new(&ws.root),
     };
     let priorities = critical_path_lengths(plan);
     let state = Mutex::new(Schedule::new(plan, &priorities));
@@ -278,6 +280,8 @@ struct Runner<'a> {
     remote: Option<&'a xtask_remote::Remote>,
     /// The key each finished task's result is stored or found under.
     final_keys: &'a FinalKeys,
+    /// Asked before the first task that runs (not for cache hits).
+    targets: TargetCheck,
 }
 
 impl<'a> Runner<'a> {
@@ -404,6 +408,15 @@ impl<'a> Runner<'a> {
         let Action::Cargo(kind) = first.def.action else {
             unreachable!("only cargo tasks are batched")
         };
+        if let Err(reason) = self.targets.ensure(&first.def, self.sink) {
+            for &i in &missed {
+                statuses[i] = Some(self.not_started(nodes[i], &reason));
+            }
+            return statuses
+                .into_iter()
+                .map(|s| s.unwrap_or(TaskStatus::Cancelled))
+                .collect();
+        }
         for &i in &missed {
             let node = nodes[i];
             self.sink.event(Event::TaskStarted {
@@ -490,6 +503,9 @@ impl<'a> Runner<'a> {
         {
             return status;
         }
+        if let Err(reason) = self.targets.ensure(&task.def, self.sink) {
+            return self.not_started(node, &reason);
+        }
 
         self.sink.event(Event::TaskStarted {
             node,
@@ -531,6 +547,27 @@ impl<'a> Runner<'a> {
             self.store(node, planned, &log, started.elapsed());
         }
         self.finished(node, planned, &status, started, &log);
+        status
+    }
+
+    /// A task that must not run (a missing target nothing can install): it
+    /// fails with `reason` as its log, before anything is built.
+    fn not_started(&self, node: NodeIndex, reason: &str) -> TaskStatus {
+        let planned = &self.plan.tasks[node];
+        let label = self.plan.graph.label(node);
+        let started = Instant::now();
+        self.sink.event(Event::TaskStarted {
+            node,
+            label,
+            key: &planned.key,
+        });
+        self.sink.event(Event::TaskOutput {
+            node,
+            label,
+            line: reason.as_bytes(),
+        });
+        let status = TaskStatus::Failed { exit_code: 1 };
+        self.finished(node, planned, &status, started, reason.as_bytes());
         status
     }
 

@@ -321,6 +321,13 @@ impl EventSink for Reporter {
                     None => write_stderr(text.as_bytes()),
                 }
             }
+            Event::Notice { message } => {
+                let text = format!("xtask: {message}\n");
+                match &state.progress {
+                    Some(bar) => bar.suspend(|| write_stderr(text.as_bytes())),
+                    None => write_stderr(text.as_bytes()),
+                }
+            }
             Event::RunFinished { summary } => self.summary(&mut state, summary),
         }
     }
