@@ -5,13 +5,23 @@
 //! [`Git`] trait, so the selection rules are tested without repositories;
 //! [`GitCli`] is the real implementation.
 //!
-//! Rules shared by both:
-//! - Changes are measured from the merge-base of base and head, like a pull
-//!   request's diff: commits that landed on the base branch after the branch
-//!   point are not this branch's changes.
-//! - When head is `HEAD`, the working tree counts too (staged, unstaged and
-//!   untracked files git does not ignore), so a local run sees uncommitted edits.
+//! What "changed" means, as in Turborepo:
+//! - `--affected` (turbo's `main...HEAD`): from the merge-base of base and
+//!   head, like a pull request's diff (commits that landed on the base branch
+//!   after the branch point are not this branch's changes); with head `HEAD`
+//!   the working tree counts too.
+//! - `[ref]` (also in `...[ref]`, `[ref]...`): the ref against the working
+//!   tree, directly — so changes on the ref's side since a fork count too, and
+//!   it needs no history beyond the ref (a shallow clone that has it works).
+//! - `[a...b]`: the commits only, from their merge-base to `b`; never the
+//!   working tree, even when `b` is `HEAD`.
+//! - The working tree is staged, unstaged and untracked files git does not
+//!   ignore, so a local run sees uncommitted edits.
 //! - A rename changes both its old and its new path.
+//! - Files whose effect directory ownership cannot tell (the root manifest,
+//!   the lockfile, the toolchain file, cargo's config) are asked of the
+//!   caller's rule, the same for `--affected` and for `[ref]` filters: we are
+//!   Cargo-aware where Turborepo is not.
 //! - Edges of every kind (normal, build, dev) are followed: a dev-dependent's
 //!   tests compile the dependency, so they are affected by it.
 //! - Anything git cannot answer is an error with a hint; in particular a shallow
@@ -44,19 +54,6 @@ pub enum ScopeError {
         name: String,
         suggestions: Vec<String>,
     },
-    #[error(
-        "`--filter {filter}`: no package name matches `{pattern}`\nhint: `*` matches any run of characters, `?` one; `cargo xtask graph` lists the workspace's packages"
-    )]
-    NoPackageMatches { filter: String, pattern: String },
-    #[error(
-        "`--filter {filter}`: no package lives in a directory matching `{dir}`\nhint: {}",
-        in_directories(suggestions)
-    )]
-    NoPackageInDirectory {
-        filter: String,
-        dir: String,
-        suggestions: Vec<String>,
-    },
     #[error("failed to run `{command}`\nhint: is git installed and on PATH?")]
     GitSpawn {
         command: String,
@@ -86,6 +83,46 @@ pub enum ScopeError {
     )]
     NoDefaultBranch { tried: String },
 }
+
+/// A filter that is valid but selects nothing: the run goes on (as in
+/// Turborepo, where such a filter selects nothing silently), and the user is
+/// told, since it is more likely a typo than intended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeWarning {
+    #[error(
+        "`--filter {filter}`: no package name matches `{pattern}`, so it selects nothing\nhint: `*` matches any run of characters, `?` one; `cargo xtask graph` lists the workspace's packages"
+    )]
+    NoPackageMatches { filter: String, pattern: String },
+    #[error(
+        "`--filter {filter}`: no package lives in a directory matching `{dir}`, so it selects nothing\nhint: {}",
+        in_directories(suggestions)
+    )]
+    NoPackageInDirectory {
+        filter: String,
+        dir: String,
+        suggestions: Vec<String>,
+    },
+}
+
+/// What `--filter` selected, and what the user should hear about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Sorted package indices without duplicates.
+    pub packages: Vec<PackageIndex>,
+    pub warnings: Vec<ScopeWarning>,
+}
+
+/// The two states a change is measured between: a commit, and a later
+/// commit or (`None`) the working tree.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Diff {
+    pub from: String,
+    pub to: Option<String>,
+}
+
+/// The caller's rule for files whose effect directory ownership cannot tell
+/// (see [`affected`]): `Some(packages)` claims the file.
+pub type SpecialFiles<'a> = dyn Fn(&str, &Diff) -> Option<Vec<PackageIndex>> + 'a;
 
 /// The forms a filter may take, for every syntax error's hint.
 const FILTER_FORMS: &str = "a filter is one of `name` (globs like `xtask-*` allowed), `name...` (with its dependencies), `...name` (with its dependents), `name^...` / `...^name` (the same without name itself), `./dir/*` or `{./dir/*}` (by directory, from the workspace root), `[ref]` or `[from...to]` (changed in git), combinations such as `...[origin/main]`, `name{./dir}[ref]` or `name...[ref]` (name when it or a dependency changed), and `!` in front of any of them to exclude";
@@ -120,10 +157,11 @@ fn in_directories(suggestions: &[String]) -> String {
 /// The git questions scoping needs. Refs are anything `git rev-parse`
 /// understands; paths are workspace-relative with `/` separators.
 pub trait Git {
-    /// Files that differ between `base` and `head` (both commits; no merge-base
-    /// is taken here), plus the working tree's staged, unstaged and untracked
-    /// (not ignored) files when `head` is `HEAD`. A rename yields both paths.
-    fn changed_files(&self, base: &str, head: &str) -> Result<Vec<String>, ScopeError>;
+    /// Files that differ between commit `from` and commit `to` (no merge-base
+    /// is taken here), or with `to` `None` between `from` and the working tree
+    /// (staged, unstaged and untracked files that are not ignored). A rename
+    /// yields both paths.
+    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, ScopeError>;
     /// The best common ancestor of `a` and `b`, as a commit id.
     fn merge_base(&self, a: &str, b: &str) -> Result<String, ScopeError>;
     /// True when `r` names a commit in this repository.
@@ -201,8 +239,8 @@ fn safe_ref(r: &str) -> bool {
 }
 
 impl Git for GitCli {
-    fn changed_files(&self, base: &str, head: &str) -> Result<Vec<String>, ScopeError> {
-        for r in [base, head] {
+    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, ScopeError> {
+        for r in std::iter::once(from).chain(to) {
             if !safe_ref(r) {
                 return Err(ScopeError::UnknownRef {
                     reference: r.to_string(),
@@ -219,17 +257,14 @@ impl Git for GitCli {
             "-z",
             "--no-renames",
             "--relative",
-            base,
+            from,
         ];
-        let with_working_tree = head == "HEAD";
-        if !with_working_tree {
-            args.push(head);
-        }
+        args.extend(to);
         args.push("--");
-        // Without a head commit, `git diff <base>` compares with the working
+        // Without a second commit, `git diff <from>` compares with the working
         // tree, which covers committed, staged and unstaged changes at once.
         let mut files: BTreeSet<String> = nul_separated(&self.stdout(&args)?).collect();
-        if with_working_tree {
+        if to.is_none() {
             // Untracked files are in no diff; list the ones git does not ignore
             // (ls-files is relative to, and limited to, the current directory).
             let untracked = self.stdout(&["ls-files", "-z", "--others", "--exclude-standard"])?;
@@ -292,10 +327,16 @@ impl Git for GitCli {
     }
 }
 
-/// Files changed on `head` since it branched from `base` (see [`Git::changed_files`]),
-/// with git's failures turned into errors that say why: a missing ref, or a
-/// shallow clone whose history does not reach the branch point.
-fn changed_since(git: &dyn Git, base: &str, head: &str) -> Result<Vec<String>, ScopeError> {
+/// The diff from the point where `head` branched from `base` to `head` (or,
+/// with `working_tree`, to the working tree), with git's failures turned into
+/// errors that say why: a missing ref, or a shallow clone whose history does
+/// not reach the branch point.
+fn since_branch_point(
+    git: &dyn Git,
+    base: &str,
+    head: &str,
+    working_tree: bool,
+) -> Result<Diff, ScopeError> {
     let merge_base = match git.merge_base(base, head) {
         Ok(commit) => commit,
         Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => {
@@ -304,7 +345,39 @@ fn changed_since(git: &dyn Git, base: &str, head: &str) -> Result<Vec<String>, S
         // Only on failure do we spend git calls on finding out why.
         Err(e) => return Err(explain_missing(git, &[base, head]).unwrap_or(e)),
     };
-    git.changed_files(&merge_base, head)
+    Ok(Diff {
+        from: merge_base,
+        to: (!working_tree).then(|| head.to_string()),
+    })
+}
+
+/// The files `diff` changed; for a ref against the working tree, a missing
+/// ref (or a shallow clone without it) is explained.
+fn changed_files(git: &dyn Git, diff: &Diff) -> Result<Vec<String>, ScopeError> {
+    match git.changed_files(&diff.from, diff.to.as_deref()) {
+        Ok(files) => Ok(files),
+        Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => Err(e),
+        Err(e) => Err(explain_missing(git, &[&diff.from]).unwrap_or(e)),
+    }
+}
+
+/// The packages the files of `diff` change: the caller's rule first
+/// (`special`), else the owning package; a file outside every package changes
+/// nothing.
+fn changed_packages(
+    graph: &PackageGraph,
+    git: &dyn Git,
+    diff: &Diff,
+    special: &SpecialFiles<'_>,
+) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+    let mut changed = BTreeSet::new();
+    for file in changed_files(git, diff)? {
+        match special(&file, diff) {
+            Some(packages) => changed.extend(packages),
+            None => changed.extend(graph.owner_of(&file)),
+        }
+    }
+    Ok(changed)
 }
 
 /// Why a merge-base could not be found, when the reason is a missing ref or a
@@ -323,40 +396,38 @@ fn explain_missing(git: &dyn Git, refs: &[&str]) -> Option<ScopeError> {
         });
     }
     // Both commits exist but their common ancestor was cut off by --depth.
-    shallow.then(|| ScopeError::ShallowClone {
-        reference: format!("the common ancestor of `{}` and `{}`", refs[0], refs[1]),
-    })
+    match refs {
+        [a, b] => shallow.then(|| ScopeError::ShallowClone {
+            reference: format!("the common ancestor of `{a}` and `{b}`"),
+        }),
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------
 // --affected
 
-/// `--affected`: the packages owning a file changed between `base` and `head`
-/// (plus the working tree when `head` is `HEAD`), and everything that depends
-/// on them along edges of every kind.
+/// `--affected`: the packages owning a file changed on `head` since it
+/// branched from `base` (plus the working tree when `head` is `HEAD`), and
+/// everything that depends on them along edges of every kind.
 ///
 /// `special` claims changed files whose effect the caller knows better than
 /// directory ownership: `Cargo.lock` (only the packages whose resolved closure
-/// changed), `rust-toolchain(.toml)`, `.cargo/config(.toml)`, the root
-/// `Cargo.toml`. It is asked first, for every file: with a root package every
-/// file has an owner, yet `Cargo.lock` must still be attributed precisely. A
-/// file it does not claim affects its owning package; a file outside every
-/// package affects nothing (it is no package's input).
+/// changed between the diff's two states), `rust-toolchain(.toml)`,
+/// `.cargo/config(.toml)`, the root `Cargo.toml`. It is asked first, for every
+/// file: with a root package every file has an owner, yet `Cargo.lock` must
+/// still be attributed precisely. A file it does not claim affects its owning
+/// package; a file outside every package affects nothing (it is no package's
+/// input). `[ref]` filters use the same rule.
 pub fn affected(
     graph: &PackageGraph,
     base: &str,
     head: &str,
     git: &dyn Git,
-    special: &dyn Fn(&str) -> Option<Vec<PackageIndex>>,
+    special: &SpecialFiles<'_>,
 ) -> Result<Vec<PackageIndex>, ScopeError> {
-    let files = changed_since(git, base, head)?;
-    let mut changed = BTreeSet::new();
-    for file in &files {
-        match special(file) {
-            Some(packages) => changed.extend(packages),
-            None => changed.extend(graph.owner_of(file)),
-        }
-    }
+    let diff = since_branch_point(git, base, head, head == "HEAD")?;
+    let changed = changed_packages(graph, git, &diff, special)?;
     let edges = Edges::new(graph);
     let mut out = changed.clone();
     for &package in &changed {
@@ -428,22 +499,29 @@ pub fn default_base(
 /// - `...core...` — with dependents, dependencies, and the dependents'
 ///   dependencies (everything needed to build what uses it).
 /// - `./apps/*` or `{./apps/*}` — packages whose directory matches the glob,
-///   relative to the workspace root (`.` is a package at the root).
-/// - `[origin/main]` — packages with files changed since the merge-base with
-///   that ref (working tree included); `[a...b]` — changed between a and b.
+///   relative to the workspace root (`.` is a package at the root; `..`
+///   inside it is resolved: `./libs/../apps/*` is `./apps/*`).
+/// - `[origin/main]` — packages with files that differ between that ref and
+///   the working tree; `[a...b]` — changed by the commits from the merge-base
+///   of a and b to b (working tree not included). See the module docs.
 /// - Combinations: `...[origin/main]` (changed and their dependents),
 ///   `[HEAD^1]...`, `api{./apps/*}[main]` (all parts must match),
 ///   `api...[main]` (api when it or one of its dependencies changed).
 /// - `!` before any form excludes what it selects.
 ///
-/// A name without wildcards that matches no package, or a name glob or
-/// directory that matches none, is an error (with suggestions): a typo must not
-/// silently select nothing. A git range that changed nothing selects nothing.
+/// A name without wildcards that matches no package is an error with
+/// suggestions: a typo must not silently select nothing. A name glob or a
+/// directory that matches none selects nothing, with a warning (Turborepo
+/// selects nothing silently). A git range that changed nothing selects nothing.
+///
+/// `special` is [`affected`]'s rule for files such as the root manifest, so
+/// that `[ref]` and `--affected` agree on what a change to them touches.
 pub fn apply_filters(
     graph: &PackageGraph,
     filters: &[String],
     git: &dyn Git,
-) -> Result<Vec<PackageIndex>, ScopeError> {
+    special: &SpecialFiles<'_>,
+) -> Result<Selection, ScopeError> {
     // Parse everything first: a syntax error in the last filter should not
     // cost a git call for the first.
     let selectors = filters
@@ -453,8 +531,10 @@ pub fn apply_filters(
     let resolver = Resolver {
         graph,
         git,
+        special,
         edges: Edges::new(graph),
         changes: RefCell::new(HashMap::new()),
+        warnings: RefCell::new(Vec::new()),
     };
     let (excludes, includes): (Vec<_>, Vec<_>) = selectors.iter().partition(|s| s.exclude);
     let mut selected = BTreeSet::new();
@@ -469,7 +549,10 @@ pub fn apply_filters(
             selected.remove(&package);
         }
     }
-    Ok(selected.into_iter().collect())
+    Ok(Selection {
+        packages: selected.into_iter().collect(),
+        warnings: resolver.warnings.into_inner(),
+    })
 }
 
 /// One parsed filter.
@@ -494,10 +577,11 @@ struct Selector {
     match_dependencies: bool,
 }
 
+/// `[base]` (`head` `None`: against the working tree) or `[base...head]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct GitRange {
     base: String,
-    head: String,
+    head: Option<String>,
 }
 
 impl Selector {
@@ -585,18 +669,30 @@ impl Selector {
     }
 }
 
-/// `./apps/*` → `apps/*`; `.` → `` (the root). Filters are relative to the
-/// workspace root, so `..` could only point outside the workspace.
+/// `./apps/*` → `apps/*`; `./libs/../apps/*` → `apps/*`; `.` → `` (the
+/// root). Filters are relative to the workspace root, so a `..` that climbs
+/// above it points outside the workspace.
 fn normalize_dir(dir: &str) -> Result<String, String> {
-    let mut parts = Vec::new();
+    let mut parts: Vec<&str> = Vec::new();
     for part in dir.trim().split(['/', '\\']) {
         match part {
             "" | "." => {}
-            ".." => {
-                return Err(format!(
-                    "`{dir}` leaves the workspace (directories are relative to the workspace root)"
-                ));
-            }
+            ".." => match parts.last() {
+                None => {
+                    return Err(format!(
+                        "`{dir}` leaves the workspace (directories are relative to the workspace root)"
+                    ));
+                }
+                // `*/..` could be any directory's parent: not a directory we can name.
+                Some(last) if last.contains(['*', '?', '[', '{']) => {
+                    return Err(format!(
+                        "`{dir}` has `..` after a wildcard, which names no one directory; write the directory without it"
+                    ));
+                }
+                Some(_) => {
+                    parts.pop();
+                }
+            },
             part => parts.push(part),
         }
     }
@@ -605,18 +701,18 @@ fn normalize_dir(dir: &str) -> Result<String, String> {
 
 fn parse_range(range: &str) -> Result<GitRange, String> {
     let (base, head) = match range.split_once("...") {
-        Some((base, head)) => (base.trim(), head.trim()),
-        None => (range.trim(), "HEAD"),
+        Some((base, head)) => (base.trim(), Some(head.trim())),
+        None => (range.trim(), None),
     };
-    if base.is_empty() || head.is_empty() {
+    if base.is_empty() || head.is_some_and(str::is_empty) {
         return Err("a git range is `[ref]` or `[from...to]`, with non-empty refs".to_string());
     }
-    if base.starts_with('-') || head.starts_with('-') {
+    if base.starts_with('-') || head.is_some_and(|h| h.starts_with('-')) {
         return Err("a git ref cannot start with `-`".to_string());
     }
     Ok(GitRange {
         base: base.to_string(),
-        head: head.to_string(),
+        head: head.map(str::to_string),
     })
 }
 
@@ -672,8 +768,10 @@ fn closure(adjacency: &[Vec<PackageIndex>], start: PackageIndex) -> BTreeSet<Pac
 struct Resolver<'a> {
     graph: &'a PackageGraph,
     git: &'a dyn Git,
+    special: &'a SpecialFiles<'a>,
     edges: Edges,
     changes: RefCell<HashMap<GitRange, BTreeSet<PackageIndex>>>,
+    warnings: RefCell<Vec<ScopeWarning>>,
 }
 
 impl Resolver<'_> {
@@ -757,7 +855,7 @@ impl Resolver<'_> {
             .map(|(i, _)| i)
             .collect();
         if found.is_empty() {
-            return Err(ScopeError::NoPackageMatches {
+            self.warn(ScopeWarning::NoPackageMatches {
                 filter: s.raw.clone(),
                 pattern: name.to_string(),
             });
@@ -785,7 +883,7 @@ impl Resolver<'_> {
         };
         if found.is_empty() {
             let candidates = self.graph.packages.iter().map(|p| p.dir.as_str());
-            return Err(ScopeError::NoPackageInDirectory {
+            self.warn(ScopeWarning::NoPackageInDirectory {
                 filter: s.raw.clone(),
                 dir: if dir.is_empty() {
                     ".".to_string()
@@ -798,20 +896,32 @@ impl Resolver<'_> {
         Ok(found)
     }
 
-    /// Packages owning a file changed in `range`, computed once per range.
+    /// Once per distinct warning: `a`, `!a` and `...a` say the same thing.
+    fn warn(&self, warning: ScopeWarning) {
+        let mut warnings = self.warnings.borrow_mut();
+        if !warnings.contains(&warning) {
+            warnings.push(warning);
+        }
+    }
+
+    /// Packages changed in `range`, computed once per range.
     fn changed(&self, range: &GitRange) -> Result<BTreeSet<PackageIndex>, ScopeError> {
         if let Some(known) = self.changes.borrow().get(range) {
             return Ok(known.clone());
         }
-        let files = changed_since(self.git, &range.base, &range.head)?;
-        let owners: BTreeSet<PackageIndex> = files
-            .iter()
-            .filter_map(|f| self.graph.owner_of(f))
-            .collect();
+        let diff = match &range.head {
+            // `[ref]`: the ref itself against the working tree, no merge-base.
+            None => Diff {
+                from: range.base.clone(),
+                to: None,
+            },
+            Some(head) => since_branch_point(self.git, &range.base, head, false)?,
+        };
+        let changed = changed_packages(self.graph, self.git, &diff, self.special)?;
         self.changes
             .borrow_mut()
-            .insert(range.clone(), owners.clone());
-        Ok(owners)
+            .insert(range.clone(), changed.clone());
+        Ok(changed)
     }
 }
 

@@ -1,12 +1,15 @@
 //! What a changed file outside the packages' own sources affects, for
-//! `--affected`: Cargo.lock only the packages whose resolved closure changed;
-//! the toolchain, cargo config and root manifest everything that compiles.
+//! `--affected` and `[ref]` filters alike: Cargo.lock only the packages whose
+//! resolved closure changed; the toolchain, cargo config and root manifest
+//! everything that compiles (profiles and workspace dependencies compile into
+//! every package).
 
 use std::collections::BTreeMap;
 
 use xtask_graph::PackageIndex;
 
 use crate::cargo_lock::Lock;
+use crate::scope::Diff;
 use crate::workspace::Workspace;
 
 /// Files that configure how every package compiles.
@@ -18,34 +21,31 @@ const COMPILE_SETTINGS: [&str; 5] = [
     "Cargo.toml",
 ];
 
-/// Builds the `special` callback of [`crate::scope::affected`] for a diff
-/// against `base` (a git revision).
-pub fn affected_by_workspace_file<'w>(
-    ws: &'w Workspace,
-    base: &str,
-) -> impl Fn(&str) -> Option<Vec<PackageIndex>> + 'w {
+/// Builds the `special` callback of [`crate::scope::affected`] and
+/// [`crate::scope::apply_filters`]: the same rule for `--affected` and
+/// `[ref]` filters.
+pub fn affected_by_workspace_file(
+    ws: &Workspace,
+) -> impl Fn(&str, &Diff) -> Option<Vec<PackageIndex>> + '_ {
     let everything: Vec<PackageIndex> = (0..ws.graph.packages.len()).collect();
-    let base = base.to_string();
-    move |path: &str| {
+    move |path: &str, diff: &Diff| {
         if path == "Cargo.lock" {
-            return Some(lock_changes(ws, &base).unwrap_or_else(|| everything.clone()));
+            return Some(lock_changes(ws, diff).unwrap_or_else(|| everything.clone()));
         }
         COMPILE_SETTINGS.contains(&path).then(|| everything.clone())
     }
 }
 
-/// Packages whose external closure differs between the lockfile at `base`
-/// and the one in the working tree; `None` when either cannot be read (then
-/// the caller assumes everything changed).
-fn lock_changes(ws: &Workspace, base: &str) -> Option<Vec<PackageIndex>> {
-    let old = std::process::Command::new("git")
-        .args(["show", &format!("{base}:./Cargo.lock")])
-        .current_dir(&ws.root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let old = Lock::parse(&String::from_utf8_lossy(&old.stdout))?;
-    let new = Lock::parse(&std::fs::read_to_string(ws.root.join("Cargo.lock")).ok()?)?;
+/// Packages whose external closure differs between the lockfile at the
+/// diff's two states; `None` when either cannot be read (then the caller
+/// assumes everything changed).
+fn lock_changes(ws: &Workspace, diff: &Diff) -> Option<Vec<PackageIndex>> {
+    let old = Lock::parse(&lock_at(ws, &diff.from)?)?;
+    let new = match &diff.to {
+        Some(commit) => lock_at(ws, commit)?,
+        None => std::fs::read_to_string(ws.root.join("Cargo.lock")).ok()?,
+    };
+    let new = Lock::parse(&new)?;
     let closure = |lock: &Lock, p: &xtask_graph::Package| -> BTreeMap<String, String> {
         lock.external_closure(&p.name, &p.version)
     };
@@ -58,4 +58,19 @@ fn lock_changes(ws: &Workspace, base: &str) -> Option<Vec<PackageIndex>> {
             .map(|(i, _)| i)
             .collect(),
     )
+}
+
+/// The lockfile as committed in `commit` (relative to the workspace root,
+/// which may be a subdirectory of the repository).
+fn lock_at(ws: &Workspace, commit: &str) -> Option<String> {
+    if commit.starts_with('-') {
+        return None;
+    }
+    let output = std::process::Command::new("git")
+        .args(["show", &format!("{commit}:./Cargo.lock")])
+        .current_dir(&ws.root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -70,6 +70,6 @@ pub fn packages(
     base: &str,
     head: &str,
 ) -> anyhow::Result<Vec<usize>> {
-    let special = affected_by_workspace_file(ws, base);
+    let special = affected_by_workspace_file(ws);
     Ok(scope::affected(&ws.graph, base, head, git, &special)?)
 }

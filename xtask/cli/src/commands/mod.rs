@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use xtask_engine::Workspace;
+use xtask_engine::{Workspace, affected_by_workspace_file};
 
 use xtask_engine::scope::{self, GitCli};
 use xtask_remote::{Blame, CliRemote, RemoteError, RemoteSettings};
@@ -66,13 +66,19 @@ pub fn all_packages(ws: &Workspace) -> Vec<usize> {
 }
 
 /// The packages selected by `--filter` and `--affected` (both: the
-/// intersection), or all of them.
+/// intersection), or all of them. A filter that selects nothing is a warning
+/// on stderr.
 pub fn scope(ws: &Workspace, args: &ScopeArgs) -> anyhow::Result<Vec<usize>> {
     let git = GitCli::new(ws.root.clone());
     let mut selected = if args.filter.is_empty() {
         all_packages(ws)
     } else {
-        scope::apply_filters(&ws.graph, &args.filter, &git)?
+        let special = affected_by_workspace_file(ws);
+        let selection = scope::apply_filters(&ws.graph, &args.filter, &git, &special)?;
+        for warning in &selection.warnings {
+            eprintln!("warning: {warning}");
+        }
+        selection.packages
     };
     if args.affected {
         let (base, head) = affected::revisions(&git, args.base.as_deref(), args.head.as_deref())?;

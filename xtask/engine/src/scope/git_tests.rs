@@ -8,7 +8,7 @@ use std::process::Command;
 
 use xtask_graph::PackageIndex;
 
-use super::tests::{graph, names};
+use super::tests::{graph, names, no_special};
 use super::*;
 
 /// Runs git with a config that ignores the machine's (no signing, fixed author).
@@ -80,19 +80,12 @@ fn repo() -> tempfile::TempDir {
     dir
 }
 
-fn no_special(_: &str) -> Option<Vec<PackageIndex>> {
-    None
-}
-
 /// `--affected` with every default, as a CI job or a developer would run it.
 fn affected_now(root: &Path) -> Result<Vec<String>, ScopeError> {
     affected_with(root, &no_special)
 }
 
-fn affected_with(
-    root: &Path,
-    special: &dyn Fn(&str) -> Option<Vec<PackageIndex>>,
-) -> Result<Vec<String>, ScopeError> {
+fn affected_with(root: &Path, special: &SpecialFiles<'_>) -> Result<Vec<String>, ScopeError> {
     let git = GitCli::new(root);
     let base = default_base(&git, &|_| None)?;
     let graph = graph();
@@ -156,13 +149,14 @@ fn root_files_affect_what_the_caller_says_or_nothing() {
     commit_all(root, "lock and manifest");
     let graph = graph();
     let util = graph.find("util").unwrap();
-    let lock_only = |file: &str| (file == "Cargo.lock").then(|| vec![util]);
+    let lock_only = |file: &str, _: &Diff| (file == "Cargo.lock").then(|| vec![util]);
     assert_eq!(
         affected_with(root, &lock_only).unwrap(),
         ["api", "util", "web"]
     );
-    let everything =
-        |file: &str| (file == "Cargo.toml").then(|| (0..graph.packages.len()).collect());
+    let everything = |file: &str, _: &Diff| -> Option<Vec<PackageIndex>> {
+        (file == "Cargo.toml").then(|| (0..graph.packages.len()).collect())
+    };
     assert_eq!(
         affected_with(root, &everything).unwrap().len(),
         graph.packages.len()
@@ -183,7 +177,7 @@ fn the_working_tree_counts_staged_unstaged_and_untracked_but_not_ignored() {
     let git_cli = GitCli::new(root);
     let head = git(root, &["rev-parse", "HEAD"]);
     assert_eq!(
-        git_cli.changed_files(&head, "HEAD").unwrap(),
+        git_cli.changed_files(&head, None).unwrap(),
         [
             "apps/api/src/lib.rs",
             "packages/testkit/src/lib.rs",
@@ -206,7 +200,7 @@ fn the_working_tree_counts_staged_unstaged_and_untracked_but_not_ignored() {
     );
     // Between two commits the working tree is not part of the comparison.
     assert_eq!(
-        git_cli.changed_files(&head, &head).unwrap(),
+        git_cli.changed_files(&head, Some(&head)).unwrap(),
         Vec::<String>::new()
     );
 }
@@ -223,10 +217,10 @@ fn a_rename_counts_for_both_paths() {
     let base = default_base(&git_cli, &|_| None).unwrap();
     let both = ["apps/api/src/new.rs", "packages/util/src/old.rs"];
     // Staged only, then committed.
-    assert_eq!(git_cli.changed_files(&base, "HEAD").unwrap(), both);
+    assert_eq!(git_cli.changed_files(&base, None).unwrap(), both);
     commit_all(root, "move");
-    assert_eq!(git_cli.changed_files(&base, "HEAD").unwrap(), both);
-    assert_eq!(git_cli.changed_files(&base, "feature").unwrap(), both);
+    assert_eq!(git_cli.changed_files(&base, None).unwrap(), both);
+    assert_eq!(git_cli.changed_files(&base, Some("feature")).unwrap(), both);
     assert_eq!(affected_now(root).unwrap(), ["api", "util", "web"]);
 }
 
@@ -241,14 +235,43 @@ fn filters_by_git_range_on_a_real_repository() {
     let graph = graph();
     let run = |filters: &[&str]| {
         let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
-        names(&graph, &apply_filters(&graph, &filters, &git_cli).unwrap())
+        let found = apply_filters(&graph, &filters, &git_cli, &no_special).unwrap();
+        names(&graph, &found.packages)
     };
     assert_eq!(run(&["[main]"]), ["util", "xtask-engine"]);
     assert_eq!(run(&["...[main]"]), ["api", "util", "web", "xtask-engine"]);
-    // `[from...to]` compares commits only: the uncommitted edit is not in it.
+    // `[from...to]` compares commits only: the uncommitted edit is not in it,
+    // not even with HEAD as the head.
     assert_eq!(run(&["[main...feature]"]), ["util"]);
+    assert_eq!(run(&["[main...HEAD]"]), ["util"]);
     assert_eq!(run(&["[HEAD^1]", "!util"]), ["xtask-engine"]);
     assert_eq!(run(&["api...[main]"]), ["api"]);
+
+    // Commits on main since the fork: `[main]` compares main itself with the
+    // working tree, so they count; --affected starts at the branch point.
+    // (The uncommitted edit comes along; only codegen is committed on main.)
+    git(root, &["checkout", "-q", "main"]);
+    write(root, "tools/codegen/src/lib.rs", "codegen on main\n");
+    git(root, &["add", "tools/codegen/src/lib.rs"]);
+    git(
+        root,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "codegen on main",
+            "--",
+            "tools/codegen/src/lib.rs",
+        ],
+    );
+    git(root, &["checkout", "-q", "feature"]);
+    assert_eq!(run(&["[main]"]), ["codegen", "util", "xtask-engine"]);
+    assert_eq!(run(&["[main...HEAD]"]), ["util"]);
+    let found = affected(&graph, "main", "HEAD", &git_cli, &no_special).unwrap();
+    assert_eq!(
+        names(&graph, &found),
+        ["api", "util", "web", "xtask-engine"]
+    );
 }
 
 #[test]
@@ -274,7 +297,7 @@ fn a_workspace_in_a_subdirectory_sees_only_its_own_files() {
 
     let git_cli = GitCli::new(repo_root.join("ws"));
     assert_eq!(
-        git_cli.changed_files("main", "HEAD").unwrap(),
+        git_cli.changed_files("main", None).unwrap(),
         [
             "apps/web/src/lib.rs",
             "apps/web/src/new.rs",
@@ -322,7 +345,13 @@ fn a_shallow_clone_lacking_the_base_is_a_clear_error_never_a_full_run() {
         "{err}"
     );
     assert!(err.contains(fix), "{err}");
-    let err = apply_filters(&graph, &["...[origin/main]".to_string()], &git_cli).unwrap_err();
+    let err = apply_filters(
+        &graph,
+        &["...[origin/main]".to_string()],
+        &git_cli,
+        &no_special,
+    )
+    .unwrap_err();
     assert!(matches!(err, ScopeError::ShallowClone { .. }), "{err}");
 
     // The base branch fetched shallowly too: both commits exist, their common
@@ -346,6 +375,14 @@ fn a_shallow_clone_lacking_the_base_is_a_clear_error_never_a_full_run() {
         "{err}"
     );
     assert!(err.contains(fix), "{err}");
+    // `[ref]` needs only the ref itself: it works in this shallow clone.
+    let found = apply_filters(
+        &graph,
+        &["[origin/main]".to_string()],
+        &git_cli,
+        &no_special,
+    );
+    assert_eq!(names(&graph, &found.unwrap().packages), ["web"]);
 
     // The fix works.
     git(

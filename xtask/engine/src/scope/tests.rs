@@ -82,12 +82,13 @@ fn graph_of(specs: &[Spec<'_>]) -> PackageGraph {
 }
 
 /// Refs exist when listed; the merge-base of `a` and `b` is `mb(a,b)` unless
-/// the pair is marked unrelated; changes are keyed by (merge-base, head).
+/// the pair is marked unrelated; changes are keyed by (from, to), `to` `None`
+/// for the working tree.
 #[derive(Default)]
 struct FakeGit {
     refs: HashSet<String>,
     unrelated: HashSet<(String, String)>,
-    changes: HashMap<(String, String), Vec<String>>,
+    changes: HashMap<(String, Option<String>), Vec<String>>,
     shallow: bool,
     origin_head: Option<String>,
     calls: RefCell<Vec<String>>,
@@ -103,12 +104,25 @@ impl FakeGit {
         self
     }
 
-    /// Files changed on `head` since it branched from `base`.
+    /// Files changed on commit `head` since it branched from `base`.
     fn with_changes(mut self, base: &str, head: &str, files: &[&str]) -> FakeGit {
         self.refs.insert(base.to_string());
         self.refs.insert(head.to_string());
         self.changes.insert(
-            (format!("mb({base},{head})"), head.to_string()),
+            (format!("mb({base},{head})"), Some(head.to_string())),
+            files.iter().map(|f| f.to_string()).collect(),
+        );
+        self
+    }
+
+    /// Files that differ between `from` (a ref or a merge-base) and the
+    /// working tree.
+    fn with_working_tree_changes(mut self, from: &str, files: &[&str]) -> FakeGit {
+        if !from.starts_with("mb(") {
+            self.refs.insert(from.to_string());
+        }
+        self.changes.insert(
+            (from.to_string(), None),
             files.iter().map(|f| f.to_string()).collect(),
         );
         self
@@ -120,11 +134,20 @@ impl FakeGit {
 }
 
 impl Git for FakeGit {
-    fn changed_files(&self, base: &str, head: &str) -> Result<Vec<String>, ScopeError> {
-        self.calls.borrow_mut().push(format!("diff {base} {head}"));
+    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, ScopeError> {
+        let shown_to = to.unwrap_or("<working tree>");
+        self.calls
+            .borrow_mut()
+            .push(format!("diff {from} {shown_to}"));
+        if !from.starts_with("mb(") && !self.refs.contains(from) {
+            return Err(ScopeError::GitFailed {
+                command: format!("git diff {from}"),
+                stderr: "fatal: bad revision".to_string(),
+            });
+        }
         Ok(self
             .changes
-            .get(&(base.to_string(), head.to_string()))
+            .get(&(from.to_string(), to.map(str::to_string)))
             .cloned()
             .unwrap_or_default())
     }
@@ -167,9 +190,30 @@ pub(super) fn names(graph: &PackageGraph, indices: &[PackageIndex]) -> Vec<Strin
 }
 
 fn filter_with(git: &FakeGit, filters: &[&str]) -> Result<Vec<String>, ScopeError> {
+    selection_with(git, filters).map(|(found, _)| found)
+}
+
+/// The names selected, and the warnings as text.
+fn selection_with(
+    git: &FakeGit,
+    filters: &[&str],
+) -> Result<(Vec<String>, Vec<String>), ScopeError> {
     let graph = graph();
     let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
-    apply_filters(&graph, &filters, git).map(|found| names(&graph, &found))
+    apply_filters(&graph, &filters, git, &no_special).map(|found| {
+        (
+            names(&graph, &found.packages),
+            found.warnings.iter().map(ToString::to_string).collect(),
+        )
+    })
+}
+
+/// Filters that need no git and select nothing: the warnings they give.
+fn filter_warnings(filters: &[&str]) -> Vec<String> {
+    let (found, warnings) =
+        selection_with(&FakeGit::new(), filters).unwrap_or_else(|e| panic!("{filters:?}: {e}"));
+    assert_eq!(found, Vec::<String>::new(), "{filters:?}");
+    warnings
 }
 
 /// Filters that need no git.
@@ -187,9 +231,14 @@ fn filter_err(filters: &[&str]) -> String {
     }
 }
 
-/// A branch that edited `files` since `origin/main`.
+/// A branch that edited `files` since `origin/main`, which has not moved
+/// since: the same files from the branch point (`--affected`) and from
+/// `origin/main` itself (`[origin/main]`), working tree included.
 fn branch_changing(files: &[&str]) -> FakeGit {
-    FakeGit::new().with_changes("origin/main", "HEAD", files)
+    FakeGit::new()
+        .with_refs(&["origin/main"])
+        .with_working_tree_changes("mb(origin/main,HEAD)", files)
+        .with_working_tree_changes("origin/main", files)
 }
 
 const ALL: [&str; 8] = [
@@ -208,10 +257,10 @@ const ALL: [&str; 8] = [
 
 #[test]
 fn every_form_parses_like_turborepo() {
-    let range = |base: &str, head: &str| {
+    let range = |base: &str, head: Option<&str>| {
         Some(GitRange {
             base: base.to_string(),
-            head: head.to_string(),
+            head: head.map(str::to_string),
         })
     };
     let name = |n: &str| Some(n.to_string());
@@ -313,28 +362,28 @@ fn every_form_parses_like_turborepo() {
         (
             "[origin/main]",
             Selector {
-                range: range("origin/main", "HEAD"),
+                range: range("origin/main", None),
                 ..Default::default()
             },
         ),
         (
             "[HEAD^1]",
             Selector {
-                range: range("HEAD^1", "HEAD"),
+                range: range("HEAD^1", None),
                 ..Default::default()
             },
         ),
         (
             "[main...feature]",
             Selector {
-                range: range("main", "feature"),
+                range: range("main", Some("feature")),
                 ..Default::default()
             },
         ),
         (
             "...[origin/main]",
             Selector {
-                range: range("origin/main", "HEAD"),
+                range: range("origin/main", None),
                 with_dependents: true,
                 ..Default::default()
             },
@@ -342,7 +391,7 @@ fn every_form_parses_like_turborepo() {
         (
             "[origin/main]...",
             Selector {
-                range: range("origin/main", "HEAD"),
+                range: range("origin/main", None),
                 with_dependencies: true,
                 ..Default::default()
             },
@@ -350,7 +399,7 @@ fn every_form_parses_like_turborepo() {
         (
             "...[a...b]...",
             Selector {
-                range: range("a", "b"),
+                range: range("a", Some("b")),
                 with_dependents: true,
                 with_dependencies: true,
                 ..Default::default()
@@ -361,7 +410,7 @@ fn every_form_parses_like_turborepo() {
             Selector {
                 name: name("api"),
                 dir: dir("apps/*"),
-                range: range("main", "HEAD"),
+                range: range("main", None),
                 ..Default::default()
             },
         ),
@@ -369,7 +418,7 @@ fn every_form_parses_like_turborepo() {
             "api...[main]",
             Selector {
                 name: name("api"),
-                range: range("main", "HEAD"),
+                range: range("main", None),
                 match_dependencies: true,
                 ..Default::default()
             },
@@ -378,7 +427,7 @@ fn every_form_parses_like_turborepo() {
             "{./apps/*}...[main]",
             Selector {
                 dir: dir("apps/*"),
-                range: range("main", "HEAD"),
+                range: range("main", None),
                 match_dependencies: true,
                 ..Default::default()
             },
@@ -432,6 +481,8 @@ fn malformed_filters_say_what_forms_exist() {
         "...[main]...x",
         "../elsewhere",
         "{./../x}",
+        "./apps/../../x",
+        "./apps/*/../web",
         "api web",
         "api}",
         "[--output=/tmp/x]",
@@ -448,6 +499,18 @@ fn malformed_filters_say_what_forms_exist() {
         );
     }
     assert!(filter_err(&["../elsewhere"]).contains("leaves the workspace"));
+    assert!(filter_err(&["./apps/*/../web"]).contains("`..` after a wildcard"));
+}
+
+#[test]
+fn dot_dot_inside_the_workspace_is_resolved() {
+    assert_eq!(filter(&["./packages/../apps/*"]), ["api", "web"]);
+    assert_eq!(filter(&["./apps/web/../api"]), ["api"]);
+    assert_eq!(filter(&["./xtask/./engine/"]), ["xtask-engine"]);
+    assert_eq!(
+        filter(&["{./tools/../packages/*}..."]),
+        ["codegen", "core", "testkit", "util"]
+    );
 }
 
 #[test]
@@ -455,7 +518,7 @@ fn a_bad_filter_anywhere_fails_before_any_git_call() {
     let git = branch_changing(&["apps/web/lib.rs"]);
     let filters = ["[origin/main]".to_string(), "a b".to_string()];
     assert!(matches!(
-        apply_filters(&graph(), &filters, &git),
+        apply_filters(&graph(), &filters, &git, &no_special),
         Err(ScopeError::BadFilter { .. })
     ));
     assert!(git.calls().is_empty());
@@ -539,7 +602,9 @@ fn a_dev_dependency_cycle_terminates_and_caret_still_excludes_self() {
     let run = |f: &str| {
         names(
             &graph,
-            &apply_filters(&graph, &[f.to_string()], &FakeGit::new()).unwrap(),
+            &apply_filters(&graph, &[f.to_string()], &FakeGit::new(), &no_special)
+                .unwrap()
+                .packages,
         )
     };
     assert_eq!(run("a..."), ["a", "b"]);
@@ -567,21 +632,42 @@ fn by_directory_glob_from_the_workspace_root() {
 
 #[test]
 fn a_directory_selects_whole_package_directories_only() {
-    // `apps` itself is no package's directory (Turborepo: write `./apps/*`).
-    let err = filter_err(&["./apps"]);
+    // `apps` itself is no package's directory (Turborepo: write `./apps/*`):
+    // nothing, with a warning that says how.
+    let warnings = filter_warnings(&["./apps"]);
+    assert_eq!(warnings.len(), 1);
     assert!(
-        err.starts_with(
-            "`--filter ./apps`: no package lives in a directory matching `./apps`\nhint: "
+        warnings[0].starts_with(
+            "`--filter ./apps`: no package lives in a directory matching `./apps`, so it selects nothing\nhint: "
         ),
-        "{err}"
+        "{warnings:?}"
     );
-    assert!(err.contains("`./apps/*`"), "{err}");
+    assert!(warnings[0].contains("`./apps/*`"), "{warnings:?}");
 }
 
 #[test]
 fn a_misspelled_directory_suggests_the_closest() {
-    let err = filter_err(&["./packages/utl"]);
-    assert!(err.ends_with("; did you mean `./packages/util`?"), "{err}");
+    let warnings = filter_warnings(&["./packages/utl"]);
+    assert!(
+        warnings[0].ends_with("; did you mean `./packages/util`?"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_filter_selecting_nothing_leaves_the_others_alone_and_warns_once() {
+    let (found, warnings) = selection_with(
+        &FakeGit::new(),
+        &["web", "./nowhere/*", "./nowhere/*", "zz-*"],
+    )
+    .unwrap();
+    assert_eq!(found, ["web"]);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("`./nowhere/*`"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("no package name matches `zz-*`"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -590,15 +676,17 @@ fn dot_is_the_root_package() {
         ("root", "", &[("lib", DepKind::Normal)]),
         ("lib", "crates/lib", &[]),
     ]);
-    let found = apply_filters(&graph, &[".".to_string()], &FakeGit::new()).unwrap();
-    assert_eq!(names(&graph, &found), ["root"]);
+    let select = |f: &str| {
+        let found = apply_filters(&graph, &[f.to_string()], &FakeGit::new(), &no_special);
+        names(&graph, &found.unwrap().packages)
+    };
+    assert_eq!(select("."), ["root"]);
     // `...` is stripped before the path is read, as in Turborepo.
     for f in ["./...", "{.}..."] {
-        let found = apply_filters(&graph, &[f.to_string()], &FakeGit::new()).unwrap();
-        assert_eq!(names(&graph, &found), ["lib", "root"], "{f}");
+        assert_eq!(select(f), ["lib", "root"], "{f}");
     }
-    // Without a root package, `.` matches nothing: an error, not a full run.
-    assert!(filter_err(&["."]).contains("no package lives in a directory matching `.`"));
+    // Without a root package, `.` matches nothing: nothing, not a full run.
+    assert!(filter_warnings(&["."])[0].contains("no package lives in a directory matching `.`"));
 }
 
 #[test]
@@ -622,14 +710,21 @@ fn changed_since_a_ref_selects_the_owning_packages() {
         filter_with(&git, &["[origin/main]"]).unwrap(),
         ["core", "web"]
     );
-    // The diff starts at the merge-base, not at origin/main itself.
-    assert_eq!(
-        git.calls(),
-        [
-            "merge-base origin/main HEAD",
-            "diff mb(origin/main,HEAD) HEAD"
-        ]
-    );
+    // The ref itself against the working tree, as in Turborepo: no merge-base.
+    assert_eq!(git.calls(), ["diff origin/main <working tree>"]);
+}
+
+#[test]
+fn a_ref_counts_what_changed_on_its_side_since_the_fork_but_affected_does_not() {
+    // The branch edited web; main, since the fork, edited core.
+    let git = FakeGit::new()
+        .with_refs(&["main"])
+        .with_working_tree_changes("mb(main,HEAD)", &["apps/web/src/lib.rs"])
+        .with_working_tree_changes("main", &["apps/web/src/lib.rs", "packages/core/src/lib.rs"]);
+    assert_eq!(filter_with(&git, &["[main]"]).unwrap(), ["core", "web"]);
+    let graph = graph();
+    let found = affected(&graph, "main", "HEAD", &git, &no_special).unwrap();
+    assert_eq!(names(&graph, &found), ["web"]);
 }
 
 #[test]
@@ -658,6 +753,62 @@ fn an_explicit_range_compares_its_two_refs() {
     let git = FakeGit::new().with_changes("v1", "v2", &["tools/codegen/src/lib.rs"]);
     assert_eq!(filter_with(&git, &["[v1...v2]"]).unwrap(), ["codegen"]);
     assert_eq!(git.calls(), ["merge-base v1 v2", "diff mb(v1,v2) v2"]);
+}
+
+#[test]
+fn an_explicit_head_never_adds_the_working_tree() {
+    let git = FakeGit::new()
+        .with_changes("main", "HEAD", &["apps/api/src/lib.rs"])
+        .with_working_tree_changes(
+            "mb(main,HEAD)",
+            &["apps/api/src/lib.rs", "apps/web/src/lib.rs"],
+        );
+    assert_eq!(filter_with(&git, &["[main...HEAD]"]).unwrap(), ["api"]);
+    assert_eq!(
+        git.calls(),
+        ["merge-base main HEAD", "diff mb(main,HEAD) HEAD"]
+    );
+}
+
+#[test]
+fn a_root_manifest_change_is_seen_alike_by_a_ref_filter_and_affected() {
+    let graph = graph();
+    let everything =
+        |file: &str, _: &Diff| (file == "Cargo.toml").then(|| (0..graph.packages.len()).collect());
+    let git = branch_changing(&["Cargo.toml"]);
+    let filters = ["[origin/main]".to_string()];
+    let found = apply_filters(&graph, &filters, &git, &everything).unwrap();
+    assert_eq!(names(&graph, &found.packages), ALL);
+    let found = affected(&graph, "origin/main", "HEAD", &git, &everything).unwrap();
+    assert_eq!(names(&graph, &found), ALL);
+    // And the rule hears which two states are compared.
+    let seen = RefCell::new(Vec::new());
+    let record = |file: &str, diff: &Diff| {
+        seen.borrow_mut().push((file.to_string(), diff.clone()));
+        None
+    };
+    let git = branch_changing(&["Cargo.toml"]).with_changes("v1", "v2", &["Cargo.lock"]);
+    let filters = ["[origin/main]".to_string(), "[v1...v2]".to_string()];
+    apply_filters(&graph, &filters, &git, &record).unwrap();
+    assert_eq!(
+        seen.into_inner(),
+        [
+            (
+                "Cargo.toml".to_string(),
+                Diff {
+                    from: "origin/main".into(),
+                    to: None
+                }
+            ),
+            (
+                "Cargo.lock".to_string(),
+                Diff {
+                    from: "mb(v1,v2)".into(),
+                    to: Some("v2".into())
+                }
+            ),
+        ]
+    );
 }
 
 #[test]
@@ -721,7 +872,7 @@ fn git_is_asked_once_per_range() {
     )
     .unwrap();
     assert_eq!(found, ["web"]);
-    assert_eq!(git.calls().len(), 2, "{:?}", git.calls());
+    assert_eq!(git.calls().len(), 1, "{:?}", git.calls());
 }
 
 // ---------------------------------------------------------------------------
@@ -801,17 +952,19 @@ fn an_unknown_name_is_reported_before_git_is_asked() {
         ..FakeGit::new()
     };
     let filters = ["utl...[origin/main]".to_string()];
-    let err = apply_filters(&graph(), &filters, &git).unwrap_err();
+    let err = apply_filters(&graph(), &filters, &git, &no_special).unwrap_err();
     assert!(matches!(err, ScopeError::UnknownPackage { .. }), "{err}");
     assert!(git.calls().is_empty());
 }
 
 #[test]
-fn a_glob_matching_nothing_is_an_error() {
-    let err = filter_err(&["web-*"]);
+fn a_glob_matching_nothing_selects_nothing_with_a_warning() {
+    let warnings = filter_warnings(&["web-*"]);
     assert!(
-        err.starts_with("`--filter web-*`: no package name matches `web-*`\nhint: "),
-        "{err}"
+        warnings[0].starts_with(
+            "`--filter web-*`: no package name matches `web-*`, so it selects nothing\nhint: "
+        ),
+        "{warnings:?}"
     );
 }
 
@@ -838,13 +991,13 @@ fn suggestions_rank_by_edit_distance_with_transpositions() {
 // ---------------------------------------------------------------------------
 // --affected
 
-fn affected_by(git: &FakeGit, special: &dyn Fn(&str) -> Option<Vec<PackageIndex>>) -> Vec<String> {
+fn affected_by(git: &FakeGit, special: &SpecialFiles<'_>) -> Vec<String> {
     let graph = graph();
     let found = affected(&graph, "origin/main", "HEAD", git, special).unwrap();
     names(&graph, &found)
 }
 
-fn no_special(_: &str) -> Option<Vec<PackageIndex>> {
+pub(super) fn no_special(_: &str, _: &Diff) -> Option<Vec<PackageIndex>> {
     None
 }
 
@@ -894,7 +1047,7 @@ fn affected_by_a_file_outside_every_package_is_nothing() {
 fn affected_by_special_files_is_what_the_caller_says() {
     let graph = graph();
     let util = graph.find("util").unwrap();
-    let special = |file: &str| -> Option<Vec<PackageIndex>> {
+    let special = |file: &str, _: &Diff| -> Option<Vec<PackageIndex>> {
         match file {
             // The caller found that only util's resolved closure changed.
             "Cargo.lock" => Some(vec![util]),
@@ -930,7 +1083,7 @@ fn a_root_package_owns_root_files_but_special_files_come_first() {
         ("other", "crates/other", &[]),
     ]);
     let lib = graph.find("lib").unwrap();
-    let special = |file: &str| (file == "Cargo.lock").then(|| vec![lib]);
+    let special = |file: &str, _: &Diff| (file == "Cargo.lock").then(|| vec![lib]);
     let run = |files: &[&str]| {
         let found = affected(
             &graph,
