@@ -440,7 +440,7 @@ impl Batch<'_> {
                 .graph
                 .dependencies_of(member.package, &UPSTREAM_EDGES)
                 .collect();
-            if self.kind != CargoKind::Build {
+            if matches!(self.kind, CargoKind::Test | CargoKind::Lint) {
                 stack.extend(
                     self.graph
                         .dependencies_of(member.package, &[xtask_graph::DepKind::Dev]),

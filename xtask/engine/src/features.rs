@@ -48,7 +48,7 @@ pub fn resolve(
         }
         let enabled = expand(graph, package, known);
         let info = &graph.packages[package];
-        let with_dev = package == root && kind != CargoKind::Build;
+        let with_dev = package == root && matches!(kind, CargoKind::Test | CargoKind::Lint);
         for dep in &info.declared_dependencies {
             if dep.kind == DepKind::Dev && !with_dev {
                 continue;

@@ -364,8 +364,9 @@ impl CargoContext {
         let mut closure = BTreeMap::new();
         let mut stack: Vec<PackageIndex> =
             graph.dependencies_of(package, &UPSTREAM_EDGES).collect();
-        if kind != CargoKind::Build {
-            // Tests, lints and checks of all targets compile dev-dependencies too.
+        if matches!(kind, CargoKind::Test | CargoKind::Lint) {
+            // Tests and lints (clippy --all-targets) compile dev-dependencies
+            // too; `check` is plain `cargo check`, which does not.
             stack.extend(graph.dependencies_of(package, &[DepKind::Dev]));
         }
         while let Some(dep) = stack.pop() {
