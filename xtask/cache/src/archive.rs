@@ -15,6 +15,7 @@ use crate::Artifact;
 use crate::error::{CacheError, Corruption};
 use crate::fsutil::LimitedReader;
 use crate::paths;
+use crate::tar_guard::TarGuard;
 
 pub(crate) const META_NAME: &str = "meta.json";
 pub(crate) const LOG_NAME: &str = "log";
@@ -22,9 +23,14 @@ pub(crate) const OUTPUTS_DIR: &str = "outputs";
 
 /// Upper bounds for the two members read into memory on every hit. Store refuses
 /// bigger ones, so a valid entry never trips them; a hostile one cannot make a hit
-/// allocate without bound.
+/// allocate without bound. The engine keeps a task's stored log well below
+/// `LOG_MAX` (the start and the end of a longer one, with a marker).
 pub(crate) const META_MAX: u64 = 64 << 20;
-pub(crate) const LOG_MAX: u64 = 256 << 20;
+pub(crate) const LOG_MAX: u64 = 8 << 20;
+
+/// What a head member's buffer starts at: its claimed size is checked against the
+/// limit but not trusted to size an allocation before the bytes are there.
+const HEAD_INITIAL_CAPACITY: u64 = 64 << 10;
 
 /// zstd level 3: the default, fast to compress on every miss and fast to read back.
 /// Multithreaded compression stays off (the `zstdmt` feature is not enabled): the
@@ -267,7 +273,7 @@ impl Read for SourceReader {
 pub(crate) fn read_head(body: impl Read) -> Result<(Vec<u8>, Vec<u8>), Corruption> {
     let decoder = zstd::Decoder::new(body).map_err(archive_error)?;
     let limited = LimitedReader::new(decoder, META_MAX + LOG_MAX + HEAD_SLACK);
-    let mut archive = tar::Archive::new(limited);
+    let mut archive = tar::Archive::new(TarGuard::new(limited));
     let mut entries = archive.entries().map_err(archive_error)?;
     let meta = read_head_member(entries.next(), META_NAME, META_MAX)?;
     let log = read_head_member(entries.next(), LOG_NAME, LOG_MAX)?;
@@ -282,9 +288,13 @@ pub(crate) fn read_head_member<R: Read>(
 ) -> Result<Vec<u8>, Corruption> {
     let mut entry = check_head_member(next, name, max)?;
     let size = entry.size();
-    // `size <= max`, which fits in memory by construction.
-    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    entry.read_to_end(&mut data).map_err(archive_error)?;
+    let capacity = size.min(HEAD_INITIAL_CAPACITY);
+    let mut data = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    // `take`: the tar crate already stops at `size`, this says so here too.
+    (&mut entry)
+        .take(size)
+        .read_to_end(&mut data)
+        .map_err(archive_error)?;
     if data.len() as u64 != size {
         return Err(Corruption::Archive(format!("{name} is truncated")));
     }
@@ -304,7 +314,7 @@ pub(crate) fn check_head_member<'a, R: Read>(
     {
         return Err(Corruption::Archive(format!(
             "expected {name}, found {}",
-            String::from_utf8_lossy(&entry.path_bytes())
+            crate::error::quote_name(&entry.path_bytes())
         )));
     }
     if entry.size() > max {
@@ -315,8 +325,10 @@ pub(crate) fn check_head_member<'a, R: Read>(
     Ok(entry)
 }
 
+/// The `tar` crate's messages may quote archive bytes (a header's path): they
+/// are bounded and escaped like any name.
 pub(crate) fn archive_error(err: io::Error) -> Corruption {
-    Corruption::Archive(err.to_string())
+    Corruption::Archive(crate::error::quote_message(&err.to_string()))
 }
 
 /// The time a tar member was modified: the header's seconds, refined by a pax

@@ -62,7 +62,7 @@ pub enum CacheError {
     #[error("failed to read cache entry {key}: {reason}")]
     Corrupt { key: String, reason: Corruption },
 
-    #[error("failed to restore {} from cache entry {key}: {reason}", member.display())]
+    #[error("failed to restore {} from cache entry {key}: {reason}", shown(member))]
     UnsafeMember {
         key: String,
         member: PathBuf,
@@ -71,7 +71,7 @@ pub enum CacheError {
 
     #[error(
         "failed to restore cache entry {key}: unpacked size exceeds the limit of {limit} bytes at {}",
-        member.display()
+        shown(member)
     )]
     RestoreTooLarge {
         key: String,
@@ -79,7 +79,14 @@ pub enum CacheError {
         limit: u64,
     },
 
-    #[error("failed to restore {} from cache entry {key}", path.display())]
+    #[error("failed to restore cache entry {key}: it holds more than {limit} {what}")]
+    RestoreTooMany {
+        key: String,
+        what: &'static str,
+        limit: u64,
+    },
+
+    #[error("failed to restore {} from cache entry {key}", shown(path))]
     Restore {
         key: String,
         path: PathBuf,
@@ -95,6 +102,8 @@ pub enum Corruption {
     Truncated,
     #[error("the file does not start with an xtask cache header")]
     BadHeader,
+    #[error("the entry was written in another version's format")]
+    OtherVersion,
     #[error("the content does not match the blake3 hash in its header")]
     HashMismatch,
     #[error("the archive is unreadable: {0}")]
@@ -121,17 +130,41 @@ pub enum Refusal {
     Fifo,
     #[error("tar entry type {0:#04x} is not supported")]
     UnsupportedType(u8),
-    #[error("symlink target {} {problem}", target.display())]
+    #[error("symlink target {} {problem}", shown(target))]
     Symlink {
         target: PathBuf,
         problem: LinkProblem,
     },
     #[error("symlink has no target")]
     MissingLinkTarget,
-    #[error("parent directory {} is a symlink that leads outside the base directory", path.display())]
+    #[error(
+        "parent directory {} is a symlink that leads outside the base directory (or into `.git`)",
+        shown(path)
+    )]
     ParentEscapes { path: PathBuf },
     #[error("a non-empty directory is in the way")]
     DirectoryInTheWay,
+    #[error("nothing is ever restored into a `.git` directory")]
+    GitDir,
+    #[error("it does not match the task's declared outputs")]
+    NotAnOutput,
+    #[error(
+        "a symlinked directory on its way makes it land at {}, which is not one of the task's outputs",
+        shown(real)
+    )]
+    LandsElsewhere { real: PathBuf },
+    #[error(
+        "its parent {} is a file or symlink of the same archive",
+        shown(parent)
+    )]
+    InsideNonDirectory { parent: PathBuf },
+    #[error("the archive holds this path twice")]
+    Duplicate,
+    #[error(
+        "{} is a file that is not one of the task's outputs, in the way of a directory",
+        shown(path)
+    )]
+    FileInTheWay { path: PathBuf },
 }
 
 /// What is wrong with a symlink's target; shared by store (never store what restore
@@ -146,4 +179,63 @@ pub enum LinkProblem {
     DotDotAfterName,
     #[error("leads outside the base directory")]
     Escapes,
+    #[error("leads into a `.git` directory")]
+    IntoGit,
+}
+
+/// Longest part of a name quoted in a message.
+const QUOTE_MAX_CHARS: usize = 200;
+
+/// A path from an archive (or the disk) as it may appear in a message.
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    quote_name(path.as_os_str().as_encoded_bytes())
+}
+
+/// A name as it may appear in a message: at most 200 characters, with control
+/// characters (and bidirectional overrides) escaped, so a hostile name can
+/// neither flood the terminal nor drive it. Longer names end in `…` and their
+/// length.
+pub(crate) fn quote_name(bytes: &[u8]) -> String {
+    // A UTF-8 character is at most 4 bytes: this much holds every character
+    // that can be shown, and a huge name is never scanned whole.
+    let head = &bytes[..bytes.len().min(4 * QUOTE_MAX_CHARS + 4)];
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == QUOTE_MAX_CHARS {
+            out.push_str(&format!("… ({} bytes)", bytes.len()));
+            break;
+        }
+        let invisible = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || invisible {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An error message from a parser that may quote archive bytes, made safe the
+/// same way (at most a few hundred characters, no control characters).
+pub(crate) fn quote_message(message: &str) -> String {
+    quote_name(message.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_names_are_bounded_and_inert() {
+        assert_eq!(quote_name(b"dist/app"), "dist/app");
+        assert_eq!(
+            quote_name(b"a\x1b]52;c;ZXZpbA==\x07b"),
+            "a\\u{1b}]52;c;ZXZpbA==\\u{7}b"
+        );
+        assert_eq!(quote_name(b"x\ry\n"), "x\\u{d}y\\u{a}");
+        assert_eq!(quote_name("a\u{202e}b".as_bytes()), "a\\u{202e}b");
+        let quoted = quote_name(&vec![b'a'; 1 << 20]);
+        assert_eq!(quoted, format!("{}… (1048576 bytes)", "a".repeat(200)));
+    }
 }

@@ -139,7 +139,9 @@ fn check_entry(entry: &EntryFile, file: &File) -> Result<Result<(), Corruption>,
         path: entry.path.clone(),
         source,
     };
-    if let Err(corruption) = format::verify_stream(ReadAt::new(file, 0)).map_err(read_err)? {
+    if let Err(corruption) =
+        format::verify_stream(&entry.key, ReadAt::new(file, 0)).map_err(read_err)?
+    {
         return Ok(Err(corruption));
     }
     let body = ReadAt::new(file, HEADER_LEN as u64);

@@ -1,9 +1,16 @@
-//! The entry file's header: a zstd skippable frame that carries the blake3 hash of
-//! everything after it.
+//! The entry file's header: a zstd skippable frame that carries a blake3 hash
+//! binding the entry to its key.
 //!
 //! Layout (48 bytes): magic `0x184D2A50` (u32 LE), payload length 40 (u32 LE), then
-//! the payload: ASCII `XTC1`, 4 reserved zero bytes, 32-byte blake3. Because it is a
-//! skippable frame, the whole file stays a valid `.tar.zst` for `zstd -d | tar x`.
+//! the payload: ASCII `XTC2`, 4 reserved zero bytes, and 32 bytes of
+//! `blake3::derive_key`-mode hash with context [`FRAME_CONTEXT`] over the 64-hex
+//! key followed by everything after the header. Binding the key means an entry
+//! copied or served under another key fails its check like a damaged one. Because
+//! it is a skippable frame, the whole file stays a valid `.tar.zst` for
+//! `zstd -d | tar x`.
+//!
+//! Entries of the first format (`XTC1`: the hash of the body alone) read as
+//! `Corruption::OtherVersion`.
 
 use std::io::{self, Read, Write};
 
@@ -12,11 +19,24 @@ use crate::error::Corruption;
 /// Length of the header frame in bytes.
 pub(crate) const HEADER_LEN: usize = 48;
 
+/// The blake3 key-derivation context of the frame hash. Part of the format:
+/// xtask-remote's integrity check uses the same.
+pub const FRAME_CONTEXT: &str = "xtask cache entry 2026-12 v2: key then body";
+
 const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 const PAYLOAD_LEN: u32 = 40;
-const TAG: &[u8; 4] = b"XTC1";
+const TAG: &[u8; 4] = b"XTC2";
+/// The first format's tag: same frame, hash of the body only.
+const OLD_TAG: &[u8; 4] = b"XTC1";
 
-/// Encodes the header for a body whose blake3 is `hash`.
+/// A hasher for the entry of `key`, ready for the body.
+pub(crate) fn hasher_for(key: &str) -> blake3::Hasher {
+    let mut hasher = blake3::Hasher::new_derive_key(FRAME_CONTEXT);
+    hasher.update(key.as_bytes());
+    hasher
+}
+
+/// Encodes the header for a body whose keyed hash is `hash`.
 pub(crate) fn encode_header(hash: &blake3::Hash) -> [u8; HEADER_LEN] {
     let mut header = [0u8; HEADER_LEN];
     header[0..4].copy_from_slice(&SKIPPABLE_MAGIC.to_le_bytes());
@@ -29,11 +49,13 @@ pub(crate) fn encode_header(hash: &blake3::Hash) -> [u8; HEADER_LEN] {
 
 /// Parses a header and returns the hash it promises.
 pub(crate) fn parse_header(header: &[u8; HEADER_LEN]) -> Result<blake3::Hash, Corruption> {
-    let well_formed = header[0..4] == SKIPPABLE_MAGIC.to_le_bytes()
+    let framed = header[0..4] == SKIPPABLE_MAGIC.to_le_bytes()
         && header[4..8] == PAYLOAD_LEN.to_le_bytes()
-        && &header[8..12] == TAG
         && header[12..16] == [0; 4];
-    if !well_formed {
+    if framed && &header[8..12] == OLD_TAG {
+        return Err(Corruption::OtherVersion);
+    }
+    if !framed || &header[8..12] != TAG {
         return Err(Corruption::BadHeader);
     }
     let mut hash = [0u8; 32];
@@ -41,24 +63,27 @@ pub(crate) fn parse_header(header: &[u8; HEADER_LEN]) -> Result<blake3::Hash, Co
     Ok(blake3::Hash::from_bytes(hash))
 }
 
-/// Checks a whole entry held in memory.
-pub(crate) fn verify_bytes(bytes: &[u8]) -> Result<(), Corruption> {
+/// Checks a whole entry of `key` held in memory.
+pub(crate) fn verify_bytes(key: &str, bytes: &[u8]) -> Result<(), Corruption> {
     let Some((header, body)) = bytes.split_first_chunk::<HEADER_LEN>() else {
         return Err(Corruption::Truncated);
     };
     let expected = parse_header(header)?;
     // `Hash`'s equality is constant-time; not that it matters here.
-    if blake3::hash(body) == expected {
+    if hasher_for(key).update(body).finalize() == expected {
         Ok(())
     } else {
         Err(Corruption::HashMismatch)
     }
 }
 
-/// Checks an entry by streaming it, so a large entry is never held in memory.
-/// The outer error is an I/O failure (not the entry's fault); the inner one says
-/// the entry itself is bad.
-pub(crate) fn verify_stream(mut reader: impl Read) -> io::Result<Result<(), Corruption>> {
+/// Checks an entry of `key` by streaming it, so a large entry is never held in
+/// memory. The outer error is an I/O failure (not the entry's fault); the inner
+/// one says the entry itself is bad.
+pub(crate) fn verify_stream(
+    key: &str,
+    mut reader: impl Read,
+) -> io::Result<Result<(), Corruption>> {
     let mut header = [0u8; HEADER_LEN];
     match reader.read_exact(&mut header) {
         Ok(()) => {}
@@ -71,7 +96,7 @@ pub(crate) fn verify_stream(mut reader: impl Read) -> io::Result<Result<(), Corr
         Ok(hash) => hash,
         Err(corruption) => return Ok(Err(corruption)),
     };
-    let mut hasher = blake3::Hasher::new();
+    let mut hasher = hasher_for(key);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         match reader.read(&mut buf) {
@@ -99,10 +124,11 @@ pub(crate) struct HashingWriter<W> {
 }
 
 impl<W: Write> HashingWriter<W> {
-    pub(crate) fn new(inner: W) -> Self {
+    /// Hashes for the entry of `key`.
+    pub(crate) fn new(key: &str, inner: W) -> Self {
         HashingWriter {
             inner,
-            hasher: blake3::Hasher::new(),
+            hasher: hasher_for(key),
             written: 0,
         }
     }
@@ -130,54 +156,67 @@ impl<W: Write> Write for HashingWriter<W> {
 mod tests {
     use super::*;
 
-    fn entry(body: &[u8]) -> Vec<u8> {
-        let mut bytes = encode_header(&blake3::hash(body)).to_vec();
+    const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const OTHER_KEY: &str = "f123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn entry(key: &str, body: &[u8]) -> Vec<u8> {
+        let mut bytes = encode_header(&hasher_for(key).update(body).finalize()).to_vec();
         bytes.extend_from_slice(body);
         bytes
     }
 
     #[test]
     fn header_is_a_zstd_skippable_frame() {
-        let bytes = entry(b"body");
+        let bytes = entry(KEY, b"body");
         assert_eq!(&bytes[..4], &[0x50, 0x2A, 0x4D, 0x18]);
         assert_eq!(&bytes[4..8], &[40, 0, 0, 0]);
-        assert_eq!(&bytes[8..12], b"XTC1");
+        assert_eq!(&bytes[8..12], b"XTC2");
         assert_eq!(bytes.len(), HEADER_LEN + 4);
     }
 
     #[test]
     fn verify_accepts_good_and_names_each_defect() {
-        let good = entry(b"some body bytes");
-        assert_eq!(verify_bytes(&good), Ok(()));
-        assert_eq!(verify_stream(&good[..]).ok(), Some(Ok(())));
+        let good = entry(KEY, b"some body bytes");
+        assert_eq!(verify_bytes(KEY, &good), Ok(()));
+        assert_eq!(verify_stream(KEY, &good[..]).ok(), Some(Ok(())));
 
-        let cases: [(&[u8], Corruption); 4] = [
-            (&[], Corruption::Truncated),
-            (&good[..20], Corruption::Truncated),
-            (&good[..good.len() - 1], Corruption::HashMismatch),
+        // The first format: the plain blake3 of the body, no key.
+        let mut old = good.clone();
+        old[8..12].copy_from_slice(b"XTC1");
+        old[16..48].copy_from_slice(blake3::hash(b"some body bytes").as_bytes());
+
+        let cases: [(&[u8], &str, Corruption); 6] = [
+            (&[], KEY, Corruption::Truncated),
+            (&good[..20], KEY, Corruption::Truncated),
+            (&good[..good.len() - 1], KEY, Corruption::HashMismatch),
+            // The same bytes served under another key.
+            (&good, OTHER_KEY, Corruption::HashMismatch),
+            (&old, KEY, Corruption::OtherVersion),
             (
                 b"not a header, just some text that is long enough....",
+                KEY,
                 Corruption::BadHeader,
             ),
         ];
-        for (bytes, expected) in cases {
-            assert_eq!(verify_bytes(bytes), Err(expected.clone()));
-            assert_eq!(verify_stream(bytes).ok(), Some(Err(expected)));
+        for (bytes, key, expected) in cases {
+            assert_eq!(verify_bytes(key, bytes), Err(expected.clone()));
+            assert_eq!(verify_stream(key, bytes).ok(), Some(Err(expected)));
         }
 
         let mut reserved = good.clone();
         reserved[13] = 1;
-        assert_eq!(verify_bytes(&reserved), Err(Corruption::BadHeader));
+        assert_eq!(verify_bytes(KEY, &reserved), Err(Corruption::BadHeader));
     }
 
     #[test]
     fn hashing_writer_hashes_what_it_writes() {
-        let mut writer = HashingWriter::new(Vec::new());
+        let mut writer = HashingWriter::new(KEY, Vec::new());
         writer.write_all(b"hello ").unwrap();
         writer.write_all(b"world").unwrap();
         let (inner, hash, written) = writer.finish();
         assert_eq!(inner, b"hello world");
-        assert_eq!(hash, blake3::hash(b"hello world"));
+        assert_eq!(hash, hasher_for(KEY).update(b"hello world").finalize());
+        assert_ne!(hash, blake3::hash(b"hello world"));
         assert_eq!(written, 11);
     }
 }

@@ -19,6 +19,7 @@ mod extract;
 mod format;
 mod fsutil;
 mod paths;
+mod tar_guard;
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -26,6 +27,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub use error::{CacheError, Corruption, LinkProblem, Refusal};
+pub use format::FRAME_CONTEXT;
+
+/// The largest log an entry may hold; `store` refuses a longer one and a hit
+/// reads at most this much, so callers keep stored logs below it.
+pub const MAX_LOG_BYTES: u64 = archive::LOG_MAX;
 
 use crate::format::HEADER_LEN;
 use crate::fsutil::{ReadAt, TempFile};
@@ -90,16 +96,39 @@ pub struct StoreInfo {
     pub bytes: u64,
 }
 
-/// Bounds on what one restore may unpack.
+/// Bounds on what one restore may unpack. The first pass checks them over the
+/// whole archive before anything is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestoreLimits {
     /// Total size of the restored files' contents.
     pub max_bytes: u64,
+    /// Number of output members (files, links, directories).
+    pub max_members: u64,
+    /// Total length of the members' names: what the restore keeps in memory.
+    pub max_name_bytes: u64,
 }
 
 impl Default for RestoreLimits {
     fn default() -> Self {
-        RestoreLimits { max_bytes: 4 << 30 }
+        RestoreLimits {
+            max_bytes: 4 << 30,
+            max_members: 500_000,
+            max_name_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Which paths a restore may write, relative to the base directory: the task's
+/// declared outputs, resolved as they were when the entry was stored. The cache
+/// knows nothing of configuration; the caller says what belongs to the task.
+/// Paths with a `.git` component are refused whatever the filter says.
+pub trait OutputFilter: Sync {
+    fn allows(&self, rel: &Path) -> bool;
+}
+
+impl<F: Fn(&Path) -> bool + Sync> OutputFilter for F {
+    fn allows(&self, rel: &Path) -> bool {
+        self(rel)
     }
 }
 
@@ -240,14 +269,20 @@ impl LocalCache {
         };
         // Verify first, parse second: nothing is decoded from a file whose hash
         // does not match.
-        let checked =
-            format::verify_stream(ReadAt::new(&file, 0)).map_err(|source| CacheError::Read {
+        let checked = format::verify_stream(key, ReadAt::new(&file, 0)).map_err(|source| {
+            CacheError::Read {
                 path: path.clone(),
                 source,
-            })?;
+            }
+        })?;
         let head = checked.and_then(|()| archive::read_head(ReadAt::new(&file, HEADER_LEN as u64)));
         let (meta, log) = match head {
             Ok(head) => head,
+            Err(Corruption::OtherVersion) => {
+                // Useless to this version, and nothing is wrong: a quiet miss.
+                fsutil::remove_if_same(&path, &file)?;
+                return Ok(Lookup::Miss);
+            }
             Err(reason) => {
                 fsutil::remove_if_same(&path, &file)?;
                 return Ok(Lookup::Corrupt {
@@ -299,7 +334,7 @@ impl LocalCache {
         // A placeholder header now, the real one once the body's hash is known: one
         // pass over the outputs, no reading back.
         file.write_all(&[0; HEADER_LEN]).map_err(write_err)?;
-        let hashing = format::HashingWriter::new(&mut file);
+        let hashing = format::HashingWriter::new(key, &mut file);
         let hashing = archive::write_body(hashing, temp.path(), artifact, &outputs)?;
         let (_, hash, body_len) = hashing.finish();
         file.seek(SeekFrom::Start(0)).map_err(write_err)?;
@@ -338,7 +373,7 @@ impl LocalCache {
                 path: path.clone(),
                 source,
             })?;
-        if let Err(reason) = check_raw(&bytes) {
+        if let Err(reason) = check_raw(key, &bytes) {
             fsutil::remove_if_same(&path, &file)?;
             return Err(CacheError::Corrupt {
                 key: key.to_owned(),
@@ -352,7 +387,7 @@ impl LocalCache {
     /// them; bytes that fail the check are refused and nothing is installed.
     pub fn write_raw(&self, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
         let dest = self.entry_path(key)?;
-        check_raw(bytes).map_err(|reason| CacheError::Corrupt {
+        check_raw(key, bytes).map_err(|reason| CacheError::Corrupt {
             key: key.to_owned(),
             reason,
         })?;
@@ -380,8 +415,8 @@ impl LocalCache {
 }
 
 /// The checks `lookup` makes, on bytes in memory.
-fn check_raw(bytes: &[u8]) -> Result<(), Corruption> {
-    format::verify_bytes(bytes)?;
+fn check_raw(key: &str, bytes: &[u8]) -> Result<(), Corruption> {
+    format::verify_bytes(key, bytes)?;
     archive::read_head(&bytes[HEADER_LEN..])?;
     Ok(())
 }
@@ -417,18 +452,22 @@ impl Entry {
         &self.log
     }
 
-    /// Writes the entry's outputs under `base_dir`, refusing anything that could
-    /// land outside it (see `extract`).
+    /// Writes the entry's outputs under `base_dir`: only paths `filter` allows,
+    /// never into `.git`, never outside `base_dir`. The whole archive is checked
+    /// before the first byte is written, so a refused entry writes nothing
+    /// (see `extract`).
     pub fn restore_outputs(
         &self,
         base_dir: &Path,
         limits: &RestoreLimits,
+        filter: &dyn OutputFilter,
     ) -> Result<RestoreReport, CacheError> {
         extract::restore(
             &self.key,
-            ReadAt::new(&self.file, HEADER_LEN as u64),
+            || ReadAt::new(&self.file, HEADER_LEN as u64),
             base_dir,
             limits,
+            filter,
         )
     }
 }

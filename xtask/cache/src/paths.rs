@@ -23,6 +23,16 @@ pub(crate) fn plain_relative(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Whether any component of `path` is `.git` (in any case: case-insensitive
+/// filesystems treat `.GIT` as the same directory). Nothing from a cache ever
+/// goes there, whatever a task's outputs say: hooks and config in `.git` run code.
+pub(crate) fn has_git_component(path: &Path) -> bool {
+    path.components().any(|component| match component {
+        Component::Normal(name) => name.as_encoded_bytes().eq_ignore_ascii_case(b".git"),
+        _ => false,
+    })
+}
+
 /// Checks where the symlink at `link` (relative to the base directory, plain names
 /// only) may point, and returns how many leading `..` its target has.
 ///
@@ -77,6 +87,20 @@ mod tests {
                 expected.map(PathBuf::from),
                 "{input:?}"
             );
+        }
+    }
+
+    #[test]
+    fn git_components() {
+        for (path, expected) in [
+            (".git/hooks/pre-commit", true),
+            ("pkg/.GIT/config", true),
+            ("a/b/.Git", true),
+            (".gitignore", false),
+            ("pkg/dist/git", false),
+            ("x.git/y", false),
+        ] {
+            assert_eq!(has_git_component(Path::new(path)), expected, "{path}");
         }
     }
 

@@ -1,43 +1,95 @@
-//! Finding the files a task produced, from its `outputs` globs.
+//! Finding the files a task produced, from its `outputs` globs, and telling
+//! a restore which paths it may write (`OutputGlobs`).
 //!
 //! Outputs are usually ignored by git, so this walk ignores no file; it starts
 //! at each glob's literal prefix (`dist/**` walks `dist/` only) so that an
 //! output pattern never makes us walk `target/`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use globset::{Glob, GlobSetBuilder};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use xtask_config::split_root_prefix;
+
+/// A task's `outputs` globs, anchored at its package directory (or at the
+/// root with `$TURBO_ROOT$/`) and compiled: what `collect` stores and what a
+/// restore may write. Both sides use this one matcher, so an entry can only
+/// bring back what the task could have stored.
+pub struct OutputGlobs {
+    include: GlobSet,
+    exclude: GlobSet,
+    /// The literal directory prefix of each positive glob: where to walk.
+    bases: Vec<String>,
+}
+
+impl OutputGlobs {
+    pub fn new(package_dir: &str, outputs: &[String]) -> OutputGlobs {
+        let mut include = GlobSetBuilder::new();
+        let mut exclude = GlobSetBuilder::new();
+        let mut bases = Vec::new();
+        for output in outputs {
+            let (negated, pattern) = match output.strip_prefix('!') {
+                Some(p) => (true, p),
+                None => (false, output.as_str()),
+            };
+            let (at_root, glob) = split_root_prefix(pattern);
+            let anchored = match (at_root, package_dir.is_empty()) {
+                (true, _) | (false, true) => glob.to_string(),
+                (false, false) => format!("{package_dir}/{glob}"),
+            };
+            let Ok(compiled) = Glob::new(&anchored) else {
+                continue;
+            };
+            if negated {
+                exclude.add(compiled);
+            } else {
+                include.add(compiled);
+                bases.push(literal_prefix(&anchored));
+            }
+        }
+        match (include.build(), exclude.build()) {
+            (Ok(include), Ok(exclude)) => OutputGlobs {
+                include,
+                exclude,
+                bases,
+            },
+            // Matches nothing: nothing stored, nothing restored.
+            _ => OutputGlobs {
+                include: GlobSet::empty(),
+                exclude: GlobSet::empty(),
+                bases: Vec::new(),
+            },
+        }
+    }
+
+    /// Whether the workspace-relative `rel` is one of the outputs.
+    pub fn matches(&self, rel: &Path) -> bool {
+        self.include.is_match(rel) && !self.exclude.is_match(rel)
+    }
+
+    /// Whether a path an entry's meta lists (text from the cache, so hostile)
+    /// is plainly one of the outputs: relative, no `..`, no `.git`, matching.
+    /// (`**` matches `..` too, so the shape is checked first.)
+    pub fn allows_listed(&self, listed: &str) -> bool {
+        let path = Path::new(listed);
+        let plain = path.components().all(|c| match c {
+            Component::Normal(name) => !name.as_encoded_bytes().eq_ignore_ascii_case(b".git"),
+            _ => false,
+        });
+        plain && self.matches(path)
+    }
+}
+
+impl xtask_cache::OutputFilter for OutputGlobs {
+    fn allows(&self, rel: &Path) -> bool {
+        self.matches(rel)
+    }
+}
 
 /// Workspace-relative paths of the files and symlinks matching `outputs`
 /// (relative to `package_dir`, or to the root with `$TURBO_ROOT$/`), sorted.
 pub fn collect(root: &Path, package_dir: &str, outputs: &[String]) -> Vec<PathBuf> {
-    let mut include = GlobSetBuilder::new();
-    let mut exclude = GlobSetBuilder::new();
-    let mut bases = Vec::new();
-    for output in outputs {
-        let (negated, pattern) = match output.strip_prefix('!') {
-            Some(p) => (true, p),
-            None => (false, output.as_str()),
-        };
-        let (at_root, glob) = split_root_prefix(pattern);
-        let anchored = match (at_root, package_dir.is_empty()) {
-            (true, _) | (false, true) => glob.to_string(),
-            (false, false) => format!("{package_dir}/{glob}"),
-        };
-        let Ok(compiled) = Glob::new(&anchored) else {
-            continue;
-        };
-        if negated {
-            exclude.add(compiled);
-        } else {
-            include.add(compiled);
-            bases.push(literal_prefix(&anchored));
-        }
-    }
-    let (Ok(include), Ok(exclude)) = (include.build(), exclude.build()) else {
-        return Vec::new();
-    };
+    let globs = OutputGlobs::new(package_dir, outputs);
+    let mut bases = globs.bases.clone();
     bases.sort();
     bases.dedup();
     // A base inside another base would be walked twice.
@@ -61,7 +113,7 @@ pub fn collect(root: &Path, package_dir: &str, outputs: &[String]) -> Vec<PathBu
             continue;
         };
         if !meta.is_dir() {
-            if include.is_match(base) && !exclude.is_match(base) {
+            if globs.matches(Path::new(base)) {
                 found.push(PathBuf::from(base));
             }
             continue;
@@ -78,8 +130,7 @@ pub fn collect(root: &Path, package_dir: &str, outputs: &[String]) -> Vec<PathBu
             let Ok(rel) = entry.path().strip_prefix(root) else {
                 continue;
             };
-            let text = rel.to_string_lossy();
-            if include.is_match(text.as_ref()) && !exclude.is_match(text.as_ref()) {
+            if globs.matches(rel) {
                 found.push(rel.to_path_buf());
             }
         }
@@ -108,6 +159,39 @@ mod tests {
         assert_eq!(literal_prefix("pkg/.check.out"), "pkg/.check.out");
         assert_eq!(literal_prefix("**/*.o"), "");
         assert_eq!(literal_prefix("a/b*/c"), "a");
+    }
+
+    #[test]
+    fn restores_match_what_collect_stores() {
+        let outputs = vec![
+            "dist/**".to_string(),
+            "!dist/**/*.map".to_string(),
+            ".check.out".to_string(),
+            "$TURBO_ROOT$/shared/gen.rs".to_string(),
+        ];
+        let globs = OutputGlobs::new("pkg", &outputs);
+        for (path, expected) in [
+            ("pkg/dist/a.js", true),
+            ("pkg/dist/sub/b.js", true),
+            ("pkg/dist/sub/b.map", false),
+            ("pkg/.check.out", true),
+            ("shared/gen.rs", true),
+            ("pkg/src/lib.rs", false),
+            ("other/dist/a.js", false),
+            (".git/hooks/pre-commit", false),
+        ] {
+            assert_eq!(globs.matches(Path::new(path)), expected, "{path}");
+            assert_eq!(globs.allows_listed(path), expected, "{path}");
+        }
+        // `**` matches these; a listed path must also be plain.
+        for listed in [
+            "pkg/dist/../../etc/passwd",
+            "pkg/dist/.git/config",
+            "/pkg/dist/a",
+        ] {
+            assert!(!globs.allows_listed(listed), "{listed}");
+        }
+        assert!(globs.matches(Path::new("pkg/dist/../../etc/passwd")));
     }
 
     #[test]

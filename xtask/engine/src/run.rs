@@ -16,7 +16,7 @@ use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
 use crate::history::History;
 use crate::output_state::{self, OutputState, Seen};
-use crate::outputs;
+use crate::outputs::{self, OutputGlobs};
 use crate::plan::{Plan, PlannedTask};
 use crate::rustup_targets::TargetCheck;
 use crate::settle::{self, FinalKeys};
@@ -624,11 +624,16 @@ impl<'a> Runner<'a> {
                 return None;
             }
         };
+        // Only the task's own outputs, resolved as when they were stored.
+        let task = &self.plan.graph.nodes[node];
+        let globs = OutputGlobs::new(&self.ws.graph.packages[task.package].dir, &planned.outputs);
         // Entries whose meta does not parse (written before outputs carried
-        // hashes) are always restored.
+        // hashes), or that list a path that is not an output, are always
+        // restored (and the restore refuses what is not an output).
         let outputs = serde_json::from_slice::<EntryMeta>(entry.meta())
             .map(|m| m.outputs)
-            .ok();
+            .ok()
+            .filter(|outputs| outputs.keys().all(|path| globs.allows_listed(path)));
         let (intact, observed) = match &outputs {
             Some(outputs) => self.output_state.intact(&self.ws.root, outputs),
             None => (false, Vec::new()),
@@ -636,7 +641,9 @@ impl<'a> Runner<'a> {
         if intact {
             self.record_outputs(observed);
         } else {
-            if let Err(error) = entry.restore_outputs(&self.ws.root, &RestoreLimits::default()) {
+            if let Err(error) =
+                entry.restore_outputs(&self.ws.root, &RestoreLimits::default(), &globs)
+            {
                 self.sink.event(Event::Warning {
                     message: format!(
                         "{label}: could not restore outputs from the cache: {}; running the task",

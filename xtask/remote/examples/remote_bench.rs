@@ -116,10 +116,15 @@ fn artifact(seed: u64, size: usize) -> (String, Vec<u8>) {
         body.extend_from_slice(&state.to_le_bytes());
     }
     body.truncate(size);
+    // The key is bound into the frame's hash (derive-key mode, key then body).
+    let key = blake3::hash(&body).to_hex().to_string();
     let mut bytes = 0x184D_2A50u32.to_le_bytes().to_vec();
     bytes.extend_from_slice(&40u32.to_le_bytes());
-    bytes.extend_from_slice(b"XTC1\0\0\0\0");
-    bytes.extend_from_slice(blake3::hash(&body).as_bytes());
+    bytes.extend_from_slice(b"XTC2\0\0\0\0");
+    let mut hasher = blake3::Hasher::new_derive_key(xtask_cache::FRAME_CONTEXT);
+    hasher.update(key.as_bytes());
+    hasher.update(&body);
+    bytes.extend_from_slice(hasher.finalize().as_bytes());
     bytes.extend_from_slice(&body);
-    (blake3::hash(&bytes).to_hex().to_string(), bytes)
+    (key, bytes)
 }

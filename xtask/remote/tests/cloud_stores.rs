@@ -60,8 +60,9 @@ fn s3_two_machines_signed_and_namespaced() {
     assert_eq!(remote_b.fetch(&key(2)), None);
     assert!(warnings.all().is_empty(), "{:?}", warnings.all());
 
-    // Replace the object with another valid artifact: the signature in its
-    // metadata no longer matches.
+    // Replace the object with another key's valid artifact: the frame binds
+    // the key, so the integrity check refuses it (before the signature in its
+    // metadata, which no longer matches either).
     let other = key(3);
     remote_a.upload(&other, a.build(&other, b"other"), Duration::ZERO);
     remote_a.finish(Duration::from_secs(20));
@@ -70,7 +71,7 @@ fn s3_two_machines_signed_and_namespaced() {
     let warnings = Warnings::default();
     assert_eq!(open(settings(toml, &env), &warnings).fetch(&k), None);
     assert!(
-        warnings.all()[0].contains("signature"),
+        warnings.all()[0].contains("integrity check"),
         "{:?}",
         warnings.all()
     );

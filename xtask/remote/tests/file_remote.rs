@@ -84,15 +84,19 @@ fn signed_artifacts_tampered_or_unsigned_are_refused() {
     )];
     let warnings = Warnings::default();
     let remote = open(settings(&url(remote_dir.path()), &env), &warnings);
-    let (good, tampered, unsigned) = (key(20), key(21), key(22));
-    for k in [&good, &tampered, &unsigned] {
+    let (good, tampered, unsigned, replayed) = (key(20), key(21), key(22), key(23));
+    for k in [&good, &tampered, &unsigned, &replayed] {
         remote.upload(k, machine.build(k, k.as_bytes()), Duration::ZERO);
     }
-    assert_eq!(remote.finish(Duration::from_secs(10)).uploaded, 3);
+    assert_eq!(remote.finish(Duration::from_secs(10)).uploaded, 4);
     let ns = remote_dir.path().join("main");
-    // A valid artifact (right blake3) swapped in under another key's signature:
+    // A valid artifact (right keyed blake3) under another artifact's signature:
     // the integrity check cannot see it, the signature does.
-    std::fs::copy(ns.join(&good), ns.join(&tampered)).unwrap();
+    std::fs::copy(
+        ns.join(format!("{good}.tag")),
+        ns.join(format!("{tampered}.tag")),
+    )
+    .unwrap();
     std::fs::remove_file(ns.join(format!("{unsigned}.tag"))).unwrap();
 
     assert!(remote.fetch(&good).is_some());
@@ -104,6 +108,18 @@ fn signed_artifacts_tampered_or_unsigned_are_refused() {
         all[0].contains("signature") && !all[0].contains("shared-signing-key"),
         "{all:?}"
     );
+    // Another key's artifact and tag, replayed under this key: refused by both
+    // checks, the frame's first (it binds the key too).
+    std::fs::copy(ns.join(&good), ns.join(&replayed)).unwrap();
+    std::fs::copy(
+        ns.join(format!("{good}.tag")),
+        ns.join(format!("{replayed}.tag")),
+    )
+    .unwrap();
+    assert_eq!(remote.fetch(&replayed), None);
+    let all = warnings.all();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all[1].contains("integrity check"), "{all:?}");
 
     // A machine with another key refuses everything.
     let other = [("XTASK_REMOTE_CACHE_SIGNATURE_KEY", "another-key".to_owned())];
@@ -185,29 +201,36 @@ fn hostile_archives_from_the_remote_are_refused_on_restore() {
     let machine = Machine::new();
     let remote = open(settings(&url(remote_dir.path()), &[]), &Warnings::default());
     let outside = machine.dir.path().join("escaped");
+    let k = |n: u8| key(50 + n);
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "traversal",
-            hostile_entry(&[Member::File("outputs/../../escaped", b"pwned")]),
+            hostile_entry(&k(0), &[Member::File("outputs/../../escaped", b"pwned")]),
         ),
         (
             "absolute",
-            hostile_entry(&[Member::File(&format!("/{}", outside.display()), b"pwned")]),
+            hostile_entry(
+                &k(1),
+                &[Member::File(&format!("/{}", outside.display()), b"pwned")],
+            ),
         ),
         (
             "symlink escape",
-            hostile_entry(&[
-                Member::Symlink("outputs/link", "../../"),
-                Member::File("outputs/link/escaped", b"pwned"),
-            ]),
+            hostile_entry(
+                &k(2),
+                &[
+                    Member::Symlink("outputs/link", "../../"),
+                    Member::File("outputs/link/escaped", b"pwned"),
+                ],
+            ),
         ),
         (
             "absolute symlink",
-            hostile_entry(&[Member::Symlink("outputs/abs", "/etc")]),
+            hostile_entry(&k(3), &[Member::Symlink("outputs/abs", "/etc")]),
         ),
     ];
     for (n, (what, bytes)) in cases.into_iter().enumerate() {
-        let k = key(50 + n as u8);
+        let k = k(n as u8);
         std::fs::write(ns.join(&k), &bytes).unwrap();
         // The frame is valid, so the remote hands the bytes over; restoring is
         // where they must be refused.

@@ -68,17 +68,25 @@ pub fn entry_file(cache: &LocalCache, key: &str) -> PathBuf {
         .join(format!("{key}.tar.zst"))
 }
 
-/// Wraps a tar stream in the entry format, written independently of the crate:
-/// skippable frame (magic, length 40, `XTC1`, 4 zero bytes, blake3 of the rest),
-/// then the zstd-compressed tar.
-pub fn entry_bytes(tar: &[u8]) -> Vec<u8> {
+/// An output filter that allows every path (restore still refuses `.git`).
+pub fn everything(_: &Path) -> bool {
+    true
+}
+
+/// Wraps a tar stream in the entry format of `key`, written independently of the
+/// crate: skippable frame (magic, length 40, `XTC2`, 4 zero bytes, then blake3 in
+/// derive-key mode over the key and the rest), then the zstd-compressed tar.
+pub fn entry_bytes(key: &str, tar: &[u8]) -> Vec<u8> {
     let body = zstd::encode_all(tar, 3).unwrap();
     let mut bytes = Vec::new();
     bytes.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
     bytes.extend_from_slice(&40u32.to_le_bytes());
-    bytes.extend_from_slice(b"XTC1");
+    bytes.extend_from_slice(b"XTC2");
     bytes.extend_from_slice(&[0; 4]);
-    bytes.extend_from_slice(blake3::hash(&body).as_bytes());
+    let mut hasher = blake3::Hasher::new_derive_key(xtask_cache::FRAME_CONTEXT);
+    hasher.update(key.as_bytes());
+    hasher.update(&body);
+    bytes.extend_from_slice(hasher.finalize().as_bytes());
     bytes.extend_from_slice(&body);
     bytes
 }

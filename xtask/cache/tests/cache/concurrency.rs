@@ -68,7 +68,7 @@ fn concurrent_stores_and_lookups_never_see_a_corrupt_entry() {
     let entry = expect_hit(cache.lookup(&key).unwrap());
     let restored = tmp.path().join("restored");
     entry
-        .restore_outputs(&restored, &RestoreLimits::default())
+        .restore_outputs(&restored, &RestoreLimits::default(), &everything)
         .unwrap();
     assert_eq!(std::fs::read(restored.join("big.bin")).unwrap(), contents);
     let status = cache.status().unwrap();
@@ -85,7 +85,7 @@ fn an_entry_survives_prune_between_lookup_and_restore() {
     cache.clean().unwrap();
     let restored = tmp.path().join("restored");
     entry
-        .restore_outputs(&restored, &RestoreLimits::default())
+        .restore_outputs(&restored, &RestoreLimits::default(), &everything)
         .unwrap();
     assert_eq!(
         std::fs::read(restored.join("out.txt")).unwrap(),

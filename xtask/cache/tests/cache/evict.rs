@@ -164,7 +164,9 @@ fn verify_removes_damaged_and_unsafe_entries() {
         let link = raw_header("outputs/link", tar::EntryType::Symlink, 0, Some("../x"));
         b.append(&link, &[][..]).unwrap();
     });
-    cache.write_raw(&key(4), &entry_bytes(&tar)).unwrap();
+    cache
+        .write_raw(&key(4), &entry_bytes(&key(4), &tar))
+        .unwrap();
     // Strangers are not entries.
     symlink(tmp.path(), cache.dir().join("v1/entries/ab")).unwrap();
 

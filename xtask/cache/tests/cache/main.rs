@@ -8,4 +8,5 @@ mod corrupt;
 mod evict;
 mod malicious;
 mod raw;
+mod restore_scope;
 mod roundtrip;

@@ -23,7 +23,7 @@ fn read_raw_then_write_raw_moves_an_entry_between_caches() {
     assert_eq!(entry.meta(), b"{}");
     let elsewhere = tmp.path().join("elsewhere");
     entry
-        .restore_outputs(&elsewhere, &RestoreLimits::default())
+        .restore_outputs(&elsewhere, &RestoreLimits::default(), &everything)
         .unwrap();
     assert_eq!(fs::read(elsewhere.join("out.txt")).unwrap(), b"portable");
     assert_eq!(second.status().unwrap().tmp_files, 0);

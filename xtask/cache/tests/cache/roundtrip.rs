@@ -64,7 +64,7 @@ fn outputs_meta_and_log_round_trip() {
     assert_eq!(entry.meta(), meta);
     assert_eq!(entry.log(), log);
     let report = entry
-        .restore_outputs(&base, &RestoreLimits::default())
+        .restore_outputs(&base, &RestoreLimits::default(), &everything)
         .unwrap();
     assert_eq!(
         report,
@@ -187,7 +187,7 @@ fn restore_replaces_changed_outputs_and_never_writes_through_symlinks() {
 
     let entry = expect_hit(cache.lookup(&key).unwrap());
     entry
-        .restore_outputs(&base, &RestoreLimits::default())
+        .restore_outputs(&base, &RestoreLimits::default(), &everything)
         .unwrap();
 
     assert_eq!(fs::read(base.join("dist/a.txt")).unwrap(), b"original a");

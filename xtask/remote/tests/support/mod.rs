@@ -226,8 +226,10 @@ impl Machine {
         let Lookup::Hit(entry) = self.cache.lookup(key).map_err(|err| err.to_string())? else {
             return Err("not a hit after write_raw".into());
         };
+        // The pretend task's outputs: `dist` and what is in it.
+        let outputs = |rel: &Path| rel.starts_with("dist");
         entry
-            .restore_outputs(&self.ws(), &RestoreLimits::default())
+            .restore_outputs(&self.ws(), &RestoreLimits::default(), &outputs)
             .map(|_| ())
             .map_err(|err| err.to_string())
     }
@@ -245,7 +247,7 @@ pub enum Member<'a> {
 
 /// Entry bytes with a valid frame around a tar.zst we write by hand, so the
 /// archive can hold what `store` never would (`..`, absolute paths, links out).
-pub fn hostile_entry(members: &[Member<'_>]) -> Vec<u8> {
+pub fn hostile_entry(key: &str, members: &[Member<'_>]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     let append_file = |builder: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]| {
         let mut header = tar::Header::new_gnu();
@@ -277,8 +279,11 @@ pub fn hostile_entry(members: &[Member<'_>]) -> Vec<u8> {
     let body = zstd::encode_all(&tar[..], 3).unwrap();
     let mut bytes = 0x184D_2A50u32.to_le_bytes().to_vec();
     bytes.extend_from_slice(&40u32.to_le_bytes());
-    bytes.extend_from_slice(b"XTC1\0\0\0\0");
-    bytes.extend_from_slice(blake3::hash(&body).as_bytes());
+    bytes.extend_from_slice(b"XTC2\0\0\0\0");
+    let mut hasher = blake3::Hasher::new_derive_key(xtask_cache::FRAME_CONTEXT);
+    hasher.update(key.as_bytes());
+    hasher.update(&body);
+    bytes.extend_from_slice(hasher.finalize().as_bytes());
     bytes.extend_from_slice(&body);
     bytes
 }
