@@ -15,6 +15,7 @@ use xtask_graph::{PackageGraph, PackageIndex};
 use crate::discovered::CargoReads;
 use crate::events::TaskStatus;
 use crate::exec::{self, Children};
+use crate::log_capture::LogCapture;
 use crate::task_graph::{NodeIndex, UPSTREAM_EDGES};
 
 /// One package of a batch.
@@ -57,7 +58,7 @@ struct Failure {
 struct Attribution<'a> {
     by_manifest: HashMap<PathBuf, usize>,
     by_package: HashMap<PackageIndex, usize>,
-    logs: Vec<Vec<u8>>,
+    logs: Vec<LogCapture>,
     failed: Vec<Option<Failure>>,
     out: &'a dyn BatchOutput,
     nodes: Vec<NodeIndex>,
@@ -77,9 +78,9 @@ pub struct BatchRun {
 
 impl Attribution<'_> {
     fn push(&mut self, member: usize, line: &[u8]) {
-        self.logs[member].extend_from_slice(line);
+        self.logs[member].push(line);
         if !line.ends_with(b"\n") {
-            self.logs[member].push(b'\n');
+            self.logs[member].push(b"\n");
         }
         self.out.line(self.nodes[member], line);
     }
@@ -159,7 +160,9 @@ impl Batch<'_> {
                 .enumerate()
                 .map(|(i, m)| (m.package, i))
                 .collect(),
-            logs: vec![Vec::new(); self.members.len()],
+            logs: (0..self.members.len())
+                .map(|_| LogCapture::default())
+                .collect(),
             failed: vec![None; self.members.len()],
             out,
             nodes: self.members.iter().map(|m| m.node).collect(),
@@ -216,7 +219,7 @@ impl Batch<'_> {
                     None => TaskStatus::Executed,
                     Some(_) => TaskStatus::Failed { exit_code: 101 },
                 },
-                log,
+                log: log.finish(),
             })
             .collect();
         BatchRun { results, reads }

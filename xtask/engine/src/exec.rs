@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +15,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::reaper::Reaper;
+/// Longest piece of output handed on as one line.
+const LINE_MAX: u64 = 64 * 1024;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,9 @@ pub fn run_shell(
     let mut line = Vec::with_capacity(256);
     let read_result = loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line) {
+        // `take`: a line longer than LINE_MAX comes in pieces, so a task
+        // printing without newlines cannot make us hold all of it.
+        match (&mut reader).take(LINE_MAX).read_until(b'\n', &mut line) {
             Ok(0) => break Ok(()),
             Ok(_) => on_line(&line),
             Err(e) => break Err(e),

@@ -16,6 +16,7 @@ mod features;
 mod history;
 mod inputs;
 pub mod key;
+mod log_capture;
 mod output_state;
 mod outputs;
 mod plan;

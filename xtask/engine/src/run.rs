@@ -15,6 +15,7 @@ use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
 use crate::history::History;
+use crate::log_capture::LogCapture;
 use crate::output_state::{self, OutputState, Seen};
 use crate::outputs::{self, OutputGlobs};
 use crate::plan::{Plan, PlannedTask};
@@ -514,9 +515,9 @@ impl<'a> Runner<'a> {
         });
         let dir = self.ws.graph.package_dir(task.package);
         let env = self.child_env(&task.def, planned);
-        let mut log = Vec::new();
+        let mut log = LogCapture::default();
         let result = exec::run_shell(command, &dir, env, self.children, |line| {
-            log.extend_from_slice(line);
+            log.push(line);
             self.sink.event(Event::TaskOutput { node, label, line });
         });
         let status = match result {
@@ -530,7 +531,7 @@ impl<'a> Runner<'a> {
                     "xtask: failed to start `sh -c {command}` in {}: {error}\n",
                     dir.display()
                 );
-                log.extend_from_slice(message.as_bytes());
+                log.push(message.as_bytes());
                 self.sink.event(Event::TaskOutput {
                     node,
                     label,
@@ -539,6 +540,7 @@ impl<'a> Runner<'a> {
                 TaskStatus::Failed { exit_code: 127 }
             }
         };
+        let log = log.finish();
         if status == TaskStatus::Executed
             && cacheable
             && !self.options.no_cache_write
