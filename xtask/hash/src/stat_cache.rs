@@ -17,6 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MAGIC: &[u8; 4] = b"XSC1";
 
+/// Bytes of one saved entry with an empty name: name length (4), size, mtime,
+/// ctime, inode (8 each), mode (4), blake3 (32).
+const MIN_RECORD_LEN: usize = 4 + 4 * 8 + 4 + 32;
+
 /// Coarser than any filesystem timestamp granularity we expect.
 pub const RACY_MARGIN: Duration = Duration::from_secs(2);
 
@@ -150,8 +154,12 @@ fn decode(bytes: &[u8]) -> Option<StatCache> {
     if reader.take(4)? != MAGIC {
         return None;
     }
-    let count = reader.u64()? as usize;
-    let mut entries = HashMap::with_capacity(count.min(1 << 24));
+    let count = reader.u64()?;
+    // The count is the file's own claim: never size an allocation beyond what
+    // the rest of the file can hold (a 12-byte file may claim 2^64 entries).
+    let fits = reader.bytes.len() / MIN_RECORD_LEN;
+    let mut entries =
+        HashMap::with_capacity(usize::try_from(count).unwrap_or(usize::MAX).min(fits));
     for _ in 0..count {
         let len = reader.u32()? as usize;
         let name = std::str::from_utf8(reader.take(len)?).ok()?.to_string();
@@ -189,5 +197,58 @@ impl<'a> Reader<'a> {
     }
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(cache: &StatCache) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stat-cache.bin");
+        cache.save(&path).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut cache = StatCache::new_generation(SystemTime::now() + Duration::from_secs(3600));
+        let stat = FileStat {
+            size: 3,
+            mtime_ns: 1,
+            ctime_ns: 2,
+            inode: 4,
+            mode: 0o644,
+        };
+        cache.insert("src/lib.rs", stat, blake3::hash(b"abc"));
+        let bytes = encoded(&cache);
+        assert_eq!(bytes.len(), 12 + MIN_RECORD_LEN + "src/lib.rs".len());
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.get("src/lib.rs", &stat), Some(blake3::hash(b"abc")));
+    }
+
+    #[test]
+    fn a_count_the_file_cannot_hold_sizes_nothing() {
+        // 12 bytes claiming 2^64 - 1 entries: refused, and the map is sized by
+        // what the file can hold (nothing), not by the claim.
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode(&bytes).is_none());
+        // One real entry, a claim of a billion: the first decodes, the second
+        // is missing, the file is refused; the reservation was for one.
+        let mut cache = StatCache::new_generation(SystemTime::now() + Duration::from_secs(3600));
+        let stat = FileStat {
+            size: 1,
+            mtime_ns: 1,
+            ctime_ns: 1,
+            inode: 1,
+            mode: 0o644,
+        };
+        cache.insert("a", stat, blake3::hash(b"a"));
+        let mut bytes = encoded(&cache);
+        bytes[4..12].copy_from_slice(&1_000_000_000u64.to_le_bytes());
+        assert!(decode(&bytes).is_none());
+        assert_eq!((bytes.len() - 12) / MIN_RECORD_LEN, 1);
     }
 }
