@@ -32,6 +32,9 @@ pub enum CacheError {
         source: io::Error,
     },
 
+    #[error("failed to write the cache in {}: it could not be opened for writing", dir.display())]
+    ReadOnly { dir: PathBuf },
+
     #[error("failed to remove {}", path.display())]
     Remove {
         path: PathBuf,
@@ -93,6 +96,21 @@ pub enum CacheError {
         #[source]
         source: io::Error,
     },
+}
+
+impl CacheError {
+    /// Whether the cache itself is at fault (its directory cannot be written:
+    /// permissions, a full disk, a read-only cache), rather than the task's
+    /// outputs or one entry: more writes this run would fail the same way.
+    pub fn is_cache_fault(&self) -> bool {
+        matches!(
+            self,
+            CacheError::CreateDir { .. }
+                | CacheError::Write { .. }
+                | CacheError::Remove { .. }
+                | CacheError::ReadOnly { .. }
+        )
+    }
 }
 
 /// Why an entry file was judged corrupt (and removed).

@@ -81,12 +81,10 @@ impl LocalCache {
     /// until the total fits `max_bytes`, and temp files left by dead stores.
     pub fn prune(&self, policy: &PrunePolicy) -> Result<PruneReport, CacheError> {
         let now = SystemTime::now();
-        let mut report = PruneReport::default();
-        for tmp in list_tmp(&self.tmp)? {
-            if age(now, tmp.modified) > STALE_TMP_AGE && fsutil::remove_if_exists(&tmp.path)? {
-                report.removed_tmp_files += 1;
-            }
-        }
+        let mut report = PruneReport {
+            removed_tmp_files: self.remove_stale_tmp()?,
+            ..PruneReport::default()
+        };
 
         let mut entries = list_entries(&self.entries)?;
         // Oldest first; the key breaks ties so the order is stable.
@@ -111,6 +109,20 @@ impl LocalCache {
         report.remaining_entries = kept.len() as u64;
         report.remaining_bytes = total;
         Ok(report)
+    }
+
+    /// Removes temp files left by stores that died (a kill, a full disk) more
+    /// than an hour ago; returns how many. `open` calls it, so leftovers never
+    /// outlive the next run by much.
+    pub(crate) fn remove_stale_tmp(&self) -> Result<u64, CacheError> {
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for tmp in list_tmp(&self.tmp)? {
+            if age(now, tmp.modified) > STALE_TMP_AGE && fsutil::remove_if_exists(&tmp.path)? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Removes every entry and temp file. A store running concurrently in another

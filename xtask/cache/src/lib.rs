@@ -54,6 +54,9 @@ pub struct LocalCache {
     dir: PathBuf,
     entries: PathBuf,
     tmp: PathBuf,
+    /// False when `open_or_read_only` could not set the cache up: what is
+    /// there is read, nothing is written.
+    writable: bool,
 }
 
 /// What `lookup` found.
@@ -197,13 +200,15 @@ pub struct CleanReport {
 }
 
 impl LocalCache {
-    /// Opens (creating if needed) the cache in `dir`.
+    /// Opens (creating if needed) the cache in `dir`, and removes temp files
+    /// that dead stores left there over an hour ago.
     pub fn open(dir: &Path) -> Result<LocalCache, CacheError> {
         let root = dir.join(VERSION_DIR);
         let cache = LocalCache {
             dir: dir.to_path_buf(),
             entries: root.join("entries"),
             tmp: root.join("tmp"),
+            writable: true,
         };
         for path in [&cache.entries, &cache.tmp] {
             fs::create_dir_all(path).map_err(|source| CacheError::CreateDir {
@@ -213,12 +218,49 @@ impl LocalCache {
         }
         cache.write_marker("CACHEDIR.TAG", CACHEDIR_TAG)?;
         cache.write_marker(".gitignore", GITIGNORE)?;
+        // Housekeeping only: a failure here is the next run's to retry.
+        let _ = cache.remove_stale_tmp();
         Ok(cache)
+    }
+
+    /// Opens the cache for a run, which the cache must never fail: if `open`
+    /// fails (a read-only or full filesystem, `v1/tmp` being a file), the
+    /// cache is read-only: lookups read what is there, writes are refused
+    /// with `CacheError::ReadOnly`. The error says why, for one warning.
+    pub fn open_or_read_only(dir: &Path) -> (LocalCache, Option<CacheError>) {
+        match LocalCache::open(dir) {
+            Ok(cache) => (cache, None),
+            Err(error) => {
+                let root = dir.join(VERSION_DIR);
+                let cache = LocalCache {
+                    dir: dir.to_path_buf(),
+                    entries: root.join("entries"),
+                    tmp: root.join("tmp"),
+                    writable: false,
+                };
+                (cache, Some(error))
+            }
+        }
     }
 
     /// The directory given to `open`.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// False for a cache `open_or_read_only` could not set up.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    fn check_writable(&self) -> Result<(), CacheError> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(CacheError::ReadOnly {
+                dir: self.dir.clone(),
+            })
+        }
     }
 
     /// Writes a file that tells other tools what this directory is, unless it
@@ -264,7 +306,7 @@ impl LocalCache {
         let path = self.entry_path(key)?;
         let file = match File::open(&path) {
             Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Lookup::Miss),
+            Err(err) if is_absent(&err) => return Ok(Lookup::Miss),
             Err(source) => return Err(CacheError::Read { path, source }),
         };
         // Verify first, parse second: nothing is decoded from a file whose hash
@@ -306,6 +348,7 @@ impl LocalCache {
     /// Stores `artifact` under `key`, replacing any entry there.
     pub fn store(&self, key: &str, artifact: &Artifact<'_>) -> Result<StoreInfo, CacheError> {
         let dest = self.entry_path(key)?;
+        self.check_writable()?;
         for (what, size, limit) in [
             ("meta.json", artifact.meta.len(), archive::META_MAX),
             ("log", artifact.log.len(), archive::LOG_MAX),
@@ -364,7 +407,7 @@ impl LocalCache {
         let path = self.entry_path(key)?;
         let mut file = match File::open(&path) {
             Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) if is_absent(&err) => return Ok(None),
             Err(source) => return Err(CacheError::Read { path, source }),
         };
         let mut bytes = Vec::new();
@@ -387,6 +430,7 @@ impl LocalCache {
     /// them; bytes that fail the check are refused and nothing is installed.
     pub fn write_raw(&self, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
         let dest = self.entry_path(key)?;
+        self.check_writable()?;
         check_raw(key, bytes).map_err(|reason| CacheError::Corrupt {
             key: key.to_owned(),
             reason,
@@ -412,6 +456,15 @@ impl LocalCache {
             source,
         })
     }
+}
+
+/// No entry there: the file, or a directory on its way, does not exist (a
+/// cache dir that is a file makes `entries/…` "not a directory").
+fn is_absent(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 /// The checks `lookup` makes, on bytes in memory.

@@ -4,6 +4,7 @@
 //! reports through an [`EventSink`]. Terminals are the reporter's business.
 
 mod batch;
+mod cache_faults;
 mod cargo_lock;
 mod dep_info;
 mod discovered;

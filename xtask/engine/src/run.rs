@@ -11,6 +11,7 @@ use xtask_config::{Action, TaskDef};
 
 use crate::batch::{Batch, BatchOutput, Member};
 use crate::discovered::{self, DiscoveredNames, Resolver};
+use crate::cache_faults::CacheFaults;
 use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
@@ -79,6 +80,7 @@ pub fn execute(
     let mut output_state = OutputState::load(&ws.state_dir);
     let output_updates = Mutex::new(Vec::new());
     let final_keys = FinalKeys::new(count);
+    let cache_faults = CacheFaults::new(&ws.cache);
     let runner = Runner {
         final_keys: &final_keys,
         ws,
@@ -92,6 +94,7 @@ pub fn execute(
         output_updates: &output_updates,
         remote,
         targets: TargetCheck::new(&ws.root),
+        cache_faults: &cache_faults,
     };
     let priorities = critical_path_lengths(plan);
     let state = Mutex::new(Schedule::new(plan, &priorities));
@@ -283,6 +286,7 @@ struct Runner<'a> {
     final_keys: &'a FinalKeys,
     /// Asked before the first task that runs (not for cache hits).
     targets: TargetCheck,
+    cache_faults: &'a CacheFaults,
 }
 
 impl<'a> Runner<'a> {
@@ -610,7 +614,7 @@ impl<'a> Runner<'a> {
     fn try_restore(&self, node: NodeIndex, planned: &PlannedTask) -> Option<TaskStatus> {
         let label = self.plan.graph.label(node);
         let started = Instant::now();
-        let entry = match self.lookup(&planned.key) {
+        let entry = match self.lookup(label, &planned.key) {
             Ok(Lookup::Hit(entry)) => entry,
             Ok(Lookup::Miss) => return None,
             Ok(Lookup::Corrupt { reason, .. }) => {
@@ -620,9 +624,9 @@ impl<'a> Runner<'a> {
                 return None;
             }
             Err(error) => {
-                self.sink.event(Event::Warning {
-                    message: format!("{label}: could not read the cache: {}", error_chain(&error)),
-                });
+                if let Some(message) = self.cache_faults.read_failed(label, &error) {
+                    self.sink.event(Event::Warning { message });
+                }
                 return None;
             }
         };
@@ -664,6 +668,9 @@ impl<'a> Runner<'a> {
     }
 
     fn store(&self, node: NodeIndex, planned: &PlannedTask, log: &[u8], duration: Duration) {
+        if self.cache_faults.writes_off() {
+            return;
+        }
         let task = &self.plan.graph.nodes[node];
         let label = self.plan.graph.label(node);
         let package_dir = &self.ws.graph.packages[task.package].dir;
@@ -703,12 +710,11 @@ impl<'a> Runner<'a> {
                     remote.upload(&planned.key, bytes, duration);
                 }
             }
-            Err(error) => self.sink.event(Event::Warning {
-                message: format!(
-                    "{label}: could not write the cache entry: {}",
-                    error_chain(&error)
-                ),
-            }),
+            Err(error) => {
+                if let Some(message) = self.cache_faults.write_failed(label, &error) {
+                    self.sink.event(Event::Warning { message });
+                }
+            }
         }
     }
 
@@ -804,16 +810,27 @@ impl<'a> Runner<'a> {
 
     /// Local first; on a local miss, the remote (whose verified bytes are
     /// installed locally, then read back like any local entry).
-    fn lookup(&self, key: &str) -> Result<Lookup, xtask_cache::CacheError> {
+    fn lookup(&self, label: &str, key: &str) -> Result<Lookup, xtask_cache::CacheError> {
         let local = self.ws.cache.lookup(key)?;
         let (Lookup::Miss, Some(remote)) = (&local, self.remote) else {
             return Ok(local);
         };
+        if self.cache_faults.writes_off() {
+            // A remote hit is restored from a local entry, which cannot be
+            // written now.
+            return Ok(local);
+        }
         match remote.fetch(key) {
-            Some(bytes) => {
-                self.ws.cache.write_raw(key, &bytes)?;
-                self.ws.cache.lookup(key)
-            }
+            Some(bytes) => match self.ws.cache.write_raw(key, &bytes) {
+                Ok(()) => self.ws.cache.lookup(key),
+                Err(error) if error.is_cache_fault() => {
+                    if let Some(message) = self.cache_faults.write_failed(label, &error) {
+                        self.sink.event(Event::Warning { message });
+                    }
+                    Ok(local)
+                }
+                Err(error) => Err(error),
+            },
             None => Ok(local),
         }
     }

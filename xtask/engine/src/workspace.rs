@@ -24,6 +24,9 @@ pub struct Workspace {
     pub cache: LocalCache,
     /// Files of ours that belong to this workspace only.
     pub state_dir: PathBuf,
+    /// Trouble that does not stop a run (a local cache that could not be
+    /// set up): to be shown once, as warnings.
+    pub warnings: Vec<String>,
 }
 
 impl Workspace {
@@ -43,7 +46,22 @@ impl Workspace {
                 _ => root.join(DEFAULT_CACHE_DIR),
             },
         };
-        let cache = LocalCache::open(&cache_dir)?;
+        // The cache never fails a run: if it cannot be set up, the run goes on
+        // with what is there, read-only, after one warning.
+        let (cache, problem) = LocalCache::open_or_read_only(&cache_dir);
+        let warnings = problem
+            .map(|problem| {
+                format!(
+                    "the local cache in {} cannot be written: {}; running without writing it \
+                     (entries already there are still used)\nhint: make the directory \
+                     writable, free some space, or point --cache-dir / XTASK_CACHE_DIR \
+                     elsewhere",
+                    cache_dir.display(),
+                    crate::run::error_chain(&problem)
+                )
+            })
+            .into_iter()
+            .collect();
         // One cache directory may serve several workspaces (a shared
         // XTASK_CACHE_DIR); keep each one's state apart.
         let workspace_id = &blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16];
@@ -57,6 +75,7 @@ impl Workspace {
             pipeline,
             cache,
             state_dir,
+            warnings,
         })
     }
 

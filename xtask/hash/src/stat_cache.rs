@@ -142,10 +142,14 @@ impl StatCache {
                 .unwrap_or_default()
                 .as_nanos()
         ));
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&out)?;
-        drop(file);
-        std::fs::rename(&tmp, path)
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut file| file.write_all(&out))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        // A failed write (a full disk) leaves no half file behind.
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 }
 

@@ -5,6 +5,7 @@
 mod common;
 mod concurrency;
 mod corrupt;
+mod degraded;
 mod evict;
 mod malicious;
 mod raw;

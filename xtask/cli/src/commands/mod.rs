@@ -21,8 +21,12 @@ use crate::args::{Cli, Command, ScopeArgs};
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let workspace = || -> anyhow::Result<Workspace> {
-        Workspace::open(&dir, cli.cache_dir.as_deref())
-            .with_context(|| format!("failed to load the workspace at {}", dir.display()))
+        let ws = Workspace::open(&dir, cli.cache_dir.as_deref())
+            .with_context(|| format!("failed to load the workspace at {}", dir.display()))?;
+        for warning in &ws.warnings {
+            eprintln!("warning: {warning}");
+        }
+        Ok(ws)
     };
     let remote_flags = CliRemote {
         url: cli.remote_cache.clone(),

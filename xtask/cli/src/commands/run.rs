@@ -185,6 +185,10 @@ fn install_interrupt_handler(children: Arc<Children>) {
 /// Keeps the cache bounded without anyone running `cache prune`: at most
 /// once a day, with the configured limits.
 fn auto_prune(ws: &Workspace) {
+    if !ws.cache.is_writable() {
+        // Warned about when the workspace was opened.
+        return;
+    }
     let marker = ws.state_dir.join("last-prune");
     let recent = std::fs::metadata(&marker)
         .and_then(|m| m.modified())
