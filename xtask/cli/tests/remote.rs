@@ -103,3 +103,31 @@ fn remote_cache_settings_in_the_manifest_are_validated() {
     assert!(out.contains("token"), "{out}");
     assert!(!out.contains("oops"), "the secret is not echoed:\n{out}");
 }
+
+#[test]
+fn writing_a_remote_without_a_signing_key_prints_one_hint() {
+    let remote = tempfile::tempdir().unwrap();
+    let url = format!("--remote-cache=file://{}", remote.path().display());
+    let fx = Fixture::new(CHAIN);
+    let hints = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("hint:") && l.contains("signing key"))
+            .count()
+    };
+    let out = fx.ok(&["run", "check", &url]);
+    assert_eq!(hints(&out), 1, "{out}");
+    let out = fx.ok(&["run", "check", &url, "--remote-cache-mode=read"]);
+    assert_eq!(hints(&out), 0, "read-only writes nothing:\n{out}");
+    let output = fx
+        .command(&["run", "check", &url])
+        .env(
+            "XTASK_REMOTE_CACHE_SIGNATURE_KEY",
+            "a-signing-key-never-printed",
+        )
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert_eq!(hints(&out), 0, "signed:\n{out}");
+    assert!(!out.contains("a-signing-key-never-printed"), "{out}");
+}

@@ -186,6 +186,18 @@ impl Remote {
         })
     }
 
+    /// A one-time hint for a run that may write this remote while nothing it
+    /// writes is signed: whoever can write the remote can then plant the
+    /// contents of any task's outputs (see the README's remote-cache section).
+    pub fn signing_hint(&self) -> Option<&'static str> {
+        let unsigned_writes = self.inner.write_namespace().is_some() && self.inner.signer.is_none();
+        unsigned_writes.then_some(
+            "hint: the remote cache is written without a signing key, so anyone who can write \
+             it can plant task outputs; set XTASK_REMOTE_CACHE_SIGNATURE_KEY (e.g. from \
+             `openssl rand -base64 32`) on every machine that shares it",
+        )
+    }
+
     /// The artifact for `key`, verified (blake3 frame, and signature when signing
     /// is on), or `None`: a miss, a fault, an open breaker, a bad signature. Never
     /// an error, never a panic; at most one warning per kind of failure per run.

@@ -48,6 +48,9 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
             )
             .map(Some)
             .or_else(|error| local_only_if_unusable(&reporter, error))?;
+            if let Some(hint) = remote.as_ref().and_then(Remote::signing_hint) {
+                eprintln!("{hint}");
+            }
             remote.map(|remote| (remote, limit))
         }
         None => None,
