@@ -163,6 +163,9 @@ fn classify(
         return Err(Refusal::UnexpectedMember);
     }
     let rel = paths::plain_relative(components.as_path()).ok_or(Refusal::UnexpectedMember)?;
+    if paths::has_git_component(&rel) {
+        return Err(Refusal::GitDir);
+    }
 
     // Only rwx bits come back: no setuid, setgid or sticky from an archive.
     let mode = mode & 0o777;
@@ -298,9 +301,7 @@ impl Restorer<'_> {
     /// disk, without writing anything.
     fn check(&mut self, member: &Member) -> Result<Checked, CacheError> {
         let rel = &member.rel;
-        if paths::has_git_component(rel) {
-            return Err(self.refuse(member, Refusal::GitDir));
-        }
+        // (`classify` already refused a `.git` component in `rel`.)
         if !self.filter.allows(rel) {
             return Err(self.refuse(member, Refusal::NotAnOutput));
         }
@@ -708,6 +709,18 @@ mod tests {
             ),
             ("outputs/dist/up", Symlink, Some("../top"), Ok("dist/up")),
             ("outputs/../evil", Regular, None, Err(Refusal::ParentDir)),
+            (
+                "outputs/.git/hooks/pre-commit",
+                Regular,
+                None,
+                Err(Refusal::GitDir),
+            ),
+            (
+                "outputs/pkg/.Git/config",
+                Regular,
+                None,
+                Err(Refusal::GitDir),
+            ),
             ("/etc/passwd", Regular, None, Err(Refusal::AbsolutePath)),
             ("/outputs/x", Regular, None, Err(Refusal::AbsolutePath)),
             ("elsewhere/x", Regular, None, Err(Refusal::UnexpectedMember)),

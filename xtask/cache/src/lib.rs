@@ -1,13 +1,16 @@
 //! The local, content-addressed task cache.
 //!
 //! An entry is one file per task key, `<dir>/v1/entries/<k[..2]>/<key>.tar.zst`:
-//! a 48-byte zstd skippable frame holding the blake3 of the rest (`format`), then a
-//! zstd-compressed tar of `meta.json`, `log` and `outputs/…` (`archive`). Entries are
+//! a 48-byte zstd skippable frame holding a blake3 over the key and the rest
+//! (`format`: an entry is bound to its key), then a zstd-compressed tar of
+//! `meta.json`, `log` and `outputs/…` (`archive`). Entries are
 //! written to `<dir>/v1/tmp/` and renamed into place, so a killed process or two
 //! concurrent runs never leave a half-entry that reads as valid; a file that fails
 //! its hash check reads as `Lookup::Corrupt` and is removed, so the next run misses.
 //! Restoring outputs (`extract`) is a security boundary and trusts nothing in the
-//! archive. `evict` holds `status`, `verify`, `prune` and `clean`.
+//! archive: it writes only what the caller's `OutputFilter` allows, and only after
+//! checking the whole archive (`tar_guard` bounds the tar headers first).
+//! `evict` holds `status`, `verify`, `prune` and `clean`.
 //!
 //! Invariant: nothing here talks to the network or the terminal; a remote cache
 //! builds on `read_raw` / `write_raw`.
