@@ -39,6 +39,7 @@ pub use env_salt::EnvSalt;
 pub use events::{Event, EventSink, TaskStatus};
 pub use exec::Children;
 pub use history::History;
+pub use log_capture::LogCapture;
 pub use plan::{Plan, PlannedTask, plan, take_snapshot};
 pub use random::random_token;
 pub use reaper::{REAPER_ARG, reap_task_groups};

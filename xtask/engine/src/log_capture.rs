@@ -5,7 +5,8 @@
 //! the first [`HEAD_BYTES`] (where the command and the first error usually are)
 //! and the last [`TAIL_BYTES`] (the summary and the final error), and puts one
 //! marker line between them saying how many bytes were dropped. Live output
-//! still streams every line; only what is kept for the log is bounded.
+//! still streams every line; only what is kept for the log is bounded. Public
+//! so a reporter that holds a task's output back can bound it the same way.
 
 /// Kept from the start of a long log.
 pub const HEAD_BYTES: usize = 4 << 20;
