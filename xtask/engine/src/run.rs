@@ -10,8 +10,8 @@ use xtask_cache::{Artifact, Lookup, RestoreLimits};
 use xtask_config::{Action, TaskDef};
 
 use crate::batch::{Batch, BatchOutput, Member};
-use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::cache_faults::CacheFaults;
+use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
 use crate::events::{Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
