@@ -1,79 +1,15 @@
-//! Small filesystem helpers: unique temp names, a temp file that removes itself
-//! unless persisted, positioned reads, and removal that tolerates a concurrent one.
+//! Small filesystem helpers: positioned reads, bounded reads, and removal that
+//! tolerates a concurrent one (temp files come from the toolbox).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::Path;
 
 use crate::error::CacheError;
 
-/// Suffix of every temp file this crate creates in `v1/tmp/`.
-pub(crate) const TMP_SUFFIX: &str = ".tmp";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A name no other thread or process uses right now: pid + per-process counter +
-/// nanoseconds (the nanoseconds guard against pid reuse after a crash).
-pub(crate) fn unique_name(prefix: &str) -> String {
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}.{}.{count}.{nanos}{TMP_SUFFIX}",
-        std::process::id()
-    )
-}
-
-/// A file being written under a temp name. Dropping it without `persist` removes
-/// it, so an error half-way never leaves a stray file behind (a kill -9 can; `prune`
-/// sweeps those).
-pub(crate) struct TempFile {
-    path: PathBuf,
-}
-
-impl TempFile {
-    /// Creates a temp file in `dir` and returns it with its open handle; drop the
-    /// handle before `persist` (Windows cannot rename an open file).
-    pub(crate) fn create(dir: &Path, prefix: &str) -> io::Result<(TempFile, File)> {
-        let path = dir.join(unique_name(prefix));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        Ok((TempFile { path }, file))
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Renames the (closed) file over `dest` (whose directory must exist), which makes it visible at once
-    /// and whole: rename is atomic, so readers see the old entry or the new one.
-    ///
-    /// There is deliberately no fsync: the guarantee we need is that a killed
-    /// process never leaves a half-entry that reads as valid, which temp + rename
-    /// gives. Power loss can leave a damaged file, which the hash check on read
-    /// catches and turns into a miss; paying an fsync per task is not worth that.
-    pub(crate) fn persist(mut self, dest: &Path) -> io::Result<()> {
-        fs::rename(&self.path, dest)?;
-        // Renamed away: nothing left to clean up.
-        self.path = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            // Best effort: the file is garbage either way and prune sweeps it.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
+/// Temp names and files are the toolbox's (one implementation for every
+/// atomic write of ours); `TMP_SUFFIX` ends every temp name in `v1/tmp/`.
+pub(crate) use xtask_toolbox::atomic::{TEMP_SUFFIX as TMP_SUFFIX, TempFile, unique_name};
 
 /// Removes a file; `Ok(false)` if it was already gone (another process may have
 /// pruned it first, which is fine).

@@ -530,8 +530,7 @@ impl Entry {
 
 /// A key is 64 lowercase hex characters; anything else could be a path.
 fn check_key(key: &str) -> Result<(), CacheError> {
-    let valid = key.len() == 64 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if valid {
+    if xtask_toolbox::Key::is_valid(key) {
         Ok(())
     } else {
         Err(CacheError::InvalidKey {

@@ -136,7 +136,7 @@ pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
                         s.span(),
                         format!("{ws_key}.cache.max-size"),
                         format!("`{}` is not a size", s.get_ref()),
-                        "write a number with a unit, for example \"10GiB\" or \"500MB\"".into(),
+                        format!("write {}", units::SIZE_HINT),
                     )
                 })?),
             },
@@ -147,7 +147,7 @@ pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
                         s.span(),
                         format!("{ws_key}.cache.max-age"),
                         format!("`{}` is not an age", s.get_ref()),
-                        "write a number with a unit: s, m, h, d or w, for example \"14d\"".into(),
+                        format!("write {}", units::DURATION_HINT),
                     )
                 })?),
             },

@@ -70,18 +70,7 @@ fn manifest_name(label: &str) -> String {
     format!("{}.json", &blake3::hash(label.as_bytes()).to_hex()[..24])
 }
 
-/// Temp file then rename, so readers never see a torn file.
+/// Temp file then rename (the toolbox's), so readers never see a torn file.
 pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{name}.{}.{:?}.tmp",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    // A failed write (a full disk) leaves no half file behind.
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    xtask_toolbox::atomic::write(&dir.join(name), bytes)
 }

@@ -36,7 +36,6 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use globset::{GlobBuilder, GlobMatcher};
-use xtask_config::edit_distance;
 use xtask_graph::{PackageGraph, PackageIndex};
 
 /// What a user sees when a filter or a git question cannot be answered. Every
@@ -952,17 +951,9 @@ fn suggest_within<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
     max_distance: impl Fn(usize) -> usize,
 ) -> Vec<String> {
-    let mut scored: Vec<(usize, &str)> = candidates
+    xtask_toolbox::suggest::suggest_within(wrong, candidates, max_distance)
         .into_iter()
-        .map(|c| (edit_distance(wrong, c), c))
-        .filter(|(d, c)| *d <= max_distance(c.len().max(wrong.len())))
-        .collect();
-    scored.sort();
-    scored.dedup();
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, c)| c.to_string())
+        .map(str::to_string)
         .collect()
 }
 

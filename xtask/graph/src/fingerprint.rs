@@ -41,17 +41,8 @@ pub(crate) fn write_cached(cache_path: &Path, graph: &PackageGraph) -> std::io::
         fingerprint: fingerprint(graph),
         graph: graph.clone(),
     };
-    let dir = cache_path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    // Temp file then rename: a concurrent reader sees the old or the new cache.
-    let tmp = dir.join(format!(".workspace-graph.{}.tmp", std::process::id()));
-    // A failed write (a full disk) leaves no half file behind.
-    let written = std::fs::write(&tmp, serde_json::to_vec(&cached)?)
-        .and_then(|()| std::fs::rename(&tmp, cache_path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    // A concurrent reader sees the old or the new cache, never half of one.
+    xtask_toolbox::atomic::write(cache_path, &serde_json::to_vec(&cached)?)
 }
 
 fn fingerprint(graph: &PackageGraph) -> String {

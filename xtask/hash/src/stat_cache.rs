@@ -10,7 +10,6 @@
 //! is not remembered and the file is hashed again next time.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -119,8 +118,6 @@ impl StatCache {
     /// Writes the cache atomically (temp file, then rename), so a killed run
     /// or a concurrent one never leaves a torn file.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
         let mut out = Vec::with_capacity(16 + self.entries.len() * 96);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.entries.len() as u64).to_le_bytes());
@@ -134,22 +131,7 @@ impl StatCache {
             out.extend_from_slice(&stat.mode.to_le_bytes());
             out.extend_from_slice(hash.as_bytes());
         }
-        let tmp = dir.join(format!(
-            ".stat-cache.{}.{}.tmp",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos()
-        ));
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut file| file.write_all(&out))
-            .and_then(|()| std::fs::rename(&tmp, path));
-        // A failed write (a full disk) leaves no half file behind.
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        xtask_toolbox::atomic::write(path, &out)
     }
 }
 

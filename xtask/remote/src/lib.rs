@@ -431,7 +431,7 @@ impl Inner {
 
 /// Keys become object names and URL path segments: only 64 lowercase hex.
 fn valid_key(key: &str) -> bool {
-    key.len() == 64 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    xtask_toolbox::Key::is_valid(key)
 }
 
 #[cfg(test)]

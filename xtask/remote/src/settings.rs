@@ -543,13 +543,8 @@ impl Builder {
             "team" => self.team_slug = at(Some(text), &source),
             "team-id" => self.team_id = at(Some(text), &source),
             "timeout" | "connect-timeout" | "flush-time-limit" => {
-                let duration = parse_duration(&text).ok_or_else(|| {
-                    bad_text(
-                        origin,
-                        &text,
-                        "a duration such as \"30s\", \"500ms\" or \"2m\"",
-                    )
-                })?;
+                let duration = parse_duration(&text)
+                    .ok_or_else(|| bad_text(origin, &text, xtask_toolbox::units::DURATION_HINT))?;
                 match key {
                     "timeout" => self.timeout = at(duration, &source),
                     "connect-timeout" => self.connect_timeout = at(duration, &source),
@@ -557,9 +552,8 @@ impl Builder {
                 }
             }
             "max-artifact-size" => {
-                let size = parse_size(&text).ok_or_else(|| {
-                    bad_text(origin, &text, "a size such as \"512MiB\" or \"2GiB\"")
-                })?;
+                let size = parse_size(&text)
+                    .ok_or_else(|| bad_text(origin, &text, xtask_toolbox::units::SIZE_HINT))?;
                 self.max_artifact_size = at(size, &source);
             }
             "region" => self.cloud_option("region", text, source.clone()),
@@ -841,43 +835,15 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// "30s", "500ms", "2m", "1h"; a bare number is seconds.
+/// The toolbox's duration grammar ("30s", "500ms", "2m", "1.5h"; a bare number
+/// is seconds).
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let millis = match unit.trim() {
-        "ms" => number,
-        "" | "s" => number.checked_mul(1000)?,
-        "m" | "min" => number.checked_mul(60_000)?,
-        "h" => number.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(Duration::from_millis(millis))
+    xtask_toolbox::units::parse_duration(text)
 }
 
-/// "512MiB", "2GiB", "10MB", "4096"; binary and decimal units.
+/// The toolbox's size grammar ("512MiB", "1.5GiB", "4096"); zero is no size.
 pub(crate) fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        _ => return None,
-    };
-    number.checked_mul(factor).filter(|&n| n > 0)
+    xtask_toolbox::units::parse_size(text).filter(|&n| n > 0)
 }
 
 #[cfg(test)]

@@ -112,12 +112,18 @@ fn prune_policy(ws: &Workspace, args: &PruneArgs) -> anyhow::Result<PrunePolicy>
     let mut policy = configured_policy(ws);
     if let Some(size) = &args.max_size {
         policy.max_bytes = Some(units::parse_size(size).with_context(|| {
-            format!("`--max-size {size}` is not a size\nhint: write a number with a unit, for example 5GiB or 500MB")
+            format!(
+                "`--max-size {size}` is not a size\nhint: write {}",
+                xtask_config::units::SIZE_HINT
+            )
         })?);
     }
     if let Some(age) = &args.max_age {
         policy.max_age = Some(units::parse_age(age).with_context(|| {
-            format!("`--max-age {age}` is not an age\nhint: write a number with a unit: s, m, h, d or w, for example 14d")
+            format!(
+                "`--max-age {age}` is not an age\nhint: write {}",
+                xtask_config::units::DURATION_HINT
+            )
         })?);
     }
     Ok(policy)

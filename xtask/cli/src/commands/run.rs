@@ -98,12 +98,9 @@ pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Re
         } else {
             std::path::PathBuf::from(path)
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create {}", parent.display()))?;
-        }
         let json = serde_json::to_vec_pretty(&summary)?;
-        std::fs::write(&path, json)
+        // Atomic: CI steps and tools read summaries, never a torn one.
+        xtask_toolbox::atomic::write(&path, &json)
             .with_context(|| format!("failed to write the run summary to {}", path.display()))?;
         eprintln!("xtask: run summary written to {}", path.display());
     }
@@ -217,6 +214,5 @@ fn auto_prune(ws: &Workspace) {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let _ = std::fs::create_dir_all(&ws.state_dir);
-    let _ = std::fs::write(&marker, stamp.to_string());
+    let _ = xtask_toolbox::atomic::write(&marker, stamp.to_string().as_bytes());
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use xtask_graph::{DepKind, Dependency, Package, PackageGraph, PackageIndex};
 
 use super::*;
+use xtask_toolbox::suggest::edit_distance;
 
 /// ```text
 /// api (apps/api)      → util; dev → testkit

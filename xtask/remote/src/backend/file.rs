@@ -3,9 +3,8 @@
 //! half an artifact. Plain `std::fs`: a shared mount needs no object_store.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::backend::{Backend, Fetched};
@@ -15,8 +14,6 @@ use crate::settings::RemoteSettings;
 pub(crate) struct FileBackend {
     root: PathBuf,
 }
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl FileBackend {
     pub(crate) fn new(settings: &RemoteSettings) -> Result<FileBackend, RemoteError> {
@@ -46,20 +43,7 @@ impl FileBackend {
     }
 
     fn write_atomic(&self, dest: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
-        let dir = dest.parent().unwrap_or(&self.root);
-        fs::create_dir_all(dir)?;
-        let temp = dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = File::create(&temp)
-            .and_then(|mut file| file.write_all(bytes))
-            .and_then(|()| fs::rename(&temp, dest));
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        result
+        xtask_toolbox::atomic::write(dest, bytes)
     }
 }
 

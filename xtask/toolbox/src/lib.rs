@@ -1,0 +1,19 @@
+//! The xtask crates' shared toolbox: pieces that were written several times
+//! and that the delivery commands (backup, deploy, release) need too. A leaf
+//! crate with no dependencies and no policy: it never prints, and what a
+//! failure means is the caller's decision.
+//!
+//! - [`atomic`]: temp-file-then-rename writes, for every file another run reads;
+//! - [`Key`]: a task key, 64 lowercase hex digits, checked once;
+//! - [`units`]: one grammar for sizes (`1.5GiB`, `4096`) and durations (`30s`, `14d`);
+//! - [`suggest`]: "did you mean" by edit distance;
+//! - [`secret`]: values that cannot be printed by accident, and scrubbing them
+//!   out of text that may have echoed them.
+
+pub mod atomic;
+mod key;
+pub mod secret;
+pub mod suggest;
+pub mod units;
+
+pub use key::{Key, KeyError};
