@@ -1,0 +1,183 @@
+//! git through its command line, behind typed values: history with the files
+//! each commit touched, tags, the working tree's status, the current branch,
+//! and the writes a release makes (commit, tag, push).
+//!
+//! Every call runs `git` in the workspace root with `LC_ALL=C`; paths are
+//! relative to that root (which may be a subdirectory of the repository).
+//! Nothing here prints. Output from git is parsed strictly: a record that does
+//! not have the expected shape is an error, never a guess.
+
+mod log;
+mod refs;
+mod status;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub use log::{Commit, Person, Range};
+pub use refs::{Branch, Tag};
+pub use status::StatusEntry;
+
+/// What can go wrong talking to git.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("failed to run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{root} is not inside a git repository\nhint: run `git init`, or use -C to point at a checkout"
+    )]
+    NotARepository { root: PathBuf },
+    #[error("`{command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("`{command}` printed output this tool cannot read: {detail}")]
+    Unparsable { command: String, detail: String },
+    #[error("`{reference}` is not a usable git revision (it must not be empty or start with `-`)")]
+    BadRevision { reference: String },
+}
+
+/// A git repository, seen from a directory inside it.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    root: PathBuf,
+}
+
+impl Repo {
+    /// The repository containing `root`; paths are reported relative to `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Repo, GitError> {
+        let repo = Repo { root: root.into() };
+        repo.stdout(["rev-parse", "--git-dir"])?;
+        Ok(repo)
+    }
+
+    /// The directory git runs in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The commit `revision` names, as a full id; `None` when it names none.
+    pub fn resolve(&self, revision: &str) -> Result<Option<String>, GitError> {
+        check_revision(revision)?;
+        let spec = format!("{revision}^{{commit}}");
+        let output = self.output(["rev-parse", "--verify", "--quiet", &spec])?;
+        Ok(output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string()))
+    }
+
+    /// True when the history is truncated (`git clone --depth`).
+    pub fn is_shallow(&self) -> Result<bool, GitError> {
+        Ok(self
+            .stdout(["rev-parse", "--is-shallow-repository"])?
+            .trim()
+            == "true")
+    }
+
+    /// The URL of `remote` (e.g. `origin`), if it exists. May hold
+    /// credentials: callers must mask it before showing it.
+    pub fn remote_url(&self, remote: &str) -> Result<Option<String>, GitError> {
+        let key = format!("remote.{remote}.url");
+        let output = self.output(["config", "--get", &key])?;
+        let url = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        Ok((output.status.success() && !url.is_empty()).then_some(url))
+    }
+
+    /// The file at `path` (relative to the root) in `revision`, or `None` when
+    /// that revision has no such file.
+    pub fn show_file(&self, revision: &str, path: &str) -> Result<Option<String>, GitError> {
+        check_revision(revision)?;
+        let spec = format!("{revision}:./{path}");
+        let output = self.output(["show", &spec])?;
+        Ok(output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
+    }
+
+    /// Stages `paths` (relative to the root), new files included.
+    pub fn add(&self, paths: &[String]) -> Result<(), GitError> {
+        let mut args = vec!["add".to_string(), "--".to_string()];
+        args.extend(paths.iter().cloned());
+        self.stdout(&args).map(drop)
+    }
+
+    /// Commits what is staged; returns the new commit's id.
+    pub fn commit(&self, message: &str) -> Result<String, GitError> {
+        self.stdout(["commit", "--quiet", "--no-verify", "-m", message])?;
+        self.resolve("HEAD")?.ok_or_else(|| GitError::Unparsable {
+            command: "git rev-parse HEAD".into(),
+            detail: "no HEAD after committing".into(),
+        })
+    }
+
+    /// Pushes `refspecs` to `remote`, atomically when the server can.
+    pub fn push(&self, remote: &str, refspecs: &[String]) -> Result<(), GitError> {
+        let mut args = vec!["push".to_string(), "--atomic".into(), remote.into()];
+        args.extend(refspecs.iter().cloned());
+        self.stdout(&args).map(drop)
+    }
+
+    fn output<I, S>(&self, args: I) -> Result<Output, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        Command::new("git")
+            .args(&args)
+            .current_dir(&self.root)
+            // English messages (the checks below read them); no pager, no prompt.
+            .env("LC_ALL", "C")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_PAGER")
+            .output()
+            .map_err(|source| GitError::Spawn {
+                command: command_line(&args),
+                source,
+            })
+    }
+
+    /// Runs git and returns its stdout, or an error naming the command.
+    fn stdout<I, S>(&self, args: I) -> Result<String, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let output = self.output(&args)?;
+        if output.status.success() {
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        Err(if stderr.contains("not a git repository") {
+            GitError::NotARepository {
+                root: self.root.clone(),
+            }
+        } else {
+            GitError::Failed {
+                command: command_line(&args),
+                stderr,
+            }
+        })
+    }
+}
+
+fn command_line(args: &[std::ffi::OsString]) -> String {
+    let args: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
+    format!("git {}", args.join(" "))
+}
+
+/// A revision starting with `-` would be read as an option by git.
+fn check_revision(revision: &str) -> Result<(), GitError> {
+    if revision.is_empty() || revision.starts_with('-') {
+        return Err(GitError::BadRevision {
+            reference: revision.to_string(),
+        });
+    }
+    Ok(())
+}
