@@ -47,6 +47,8 @@ pub enum Command {
     /// Inspect and maintain the local cache
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Version, changelog, tag (and publish) the packages changed since their last release
+    Release(crate::commands::release::ReleaseArgs),
 }
 
 #[derive(Args, Debug)]

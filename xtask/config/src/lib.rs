@@ -144,6 +144,9 @@ pub struct Pipeline {
     /// `[workspace.metadata.xtask.remote-cache]` as written; xtask-remote
     /// validates it (it knows its keys).
     pub remote_cache: Option<toml::Table>,
+    /// `[workspace.metadata.xtask.release]` as written; xtask-release
+    /// validates it.
+    pub release: Option<toml::Table>,
     workspace_tasks: BTreeMap<String, raw::RawTask>,
     package_tasks: BTreeMap<String, BTreeMap<String, raw::RawTask>>,
 }

@@ -58,6 +58,9 @@ pub(crate) struct RawWorkspaceConfig {
     /// Validated by xtask-remote, which owns its keys.
     #[serde(default)]
     pub remote_cache: Option<toml::Table>,
+    /// Validated by xtask-release, which owns its keys.
+    #[serde(default)]
+    pub release: Option<toml::Table>,
     #[serde(default)]
     pub tasks: BTreeMap<String, Spanned<RawTask>>,
 }

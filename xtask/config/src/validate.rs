@@ -168,6 +168,7 @@ pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
         env_mode,
         cache,
         remote_cache: config.remote_cache,
+        release: config.release,
         workspace_tasks: into_tasks(config.tasks),
         package_tasks: package_sources
             .into_iter()

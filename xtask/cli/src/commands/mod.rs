@@ -5,6 +5,7 @@ mod cache;
 mod dry_run;
 mod explain;
 mod graph;
+pub mod release;
 mod run;
 
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => explain::explain(&workspace()?, &args),
         Command::Affected(args) => affected::affected(&workspace()?, &args),
         Command::Cache(command) => cache::cache(&workspace()?, command, &remote_flags),
+        Command::Release(args) => release::release(&workspace()?, args),
     }
 }
 
