@@ -65,7 +65,7 @@ pub fn package_section(plan: &PackagePlan, ctx: Context<'_>) -> Option<String> {
     let lines: Vec<(&'static str, String)> = plan
         .commits
         .iter()
-        .filter_map(|c| Some((group(c)?, entry(c, "", ctx))))
+        .filter_map(|c| Some((group(c)?, entry(c, "", None, ctx))))
         .collect();
     write_groups(&mut text, &lines);
     let deps: Vec<String> = plan
@@ -79,7 +79,20 @@ pub fn package_section(plan: &PackagePlan, ctx: Context<'_>) -> Option<String> {
         text.extend(deps.iter().cloned());
     }
     if lines.is_empty() && deps.is_empty() {
-        text.push_str("\nNo user-facing changes.\n");
+        let shared = plan.reasons.iter().find_map(|r| match r {
+            crate::plan::Reason::SharedVersion { with } => Some(with),
+            _ => None,
+        });
+        match shared {
+            Some(with) => {
+                let with: Vec<String> = with.iter().map(|w| format!("`{w}`")).collect();
+                text.push_str(&format!(
+                    "\nReleased with {} (they share `workspace.package.version`); no changes of its own.\n",
+                    with.join(", ")
+                ));
+            }
+            None => text.push_str("\nNo user-facing changes.\n"),
+        }
     }
     Some(text)
 }
@@ -109,9 +122,11 @@ pub fn workspace_section(plans: &[PackagePlan], ctx: Context<'_>) -> Option<Stri
         .iter()
         .filter_map(|(_, packages, c)| {
             let prefix: Vec<String> = packages.iter().map(|p| format!("`{p}`")).collect();
+            // `base`: **base:** says it twice: the scope goes when it names the package.
+            let hide = (packages.len() == 1).then(|| packages[0]);
             Some((
                 group(c)?,
-                entry(c, &format!("{}: ", prefix.join(", ")), ctx),
+                entry(c, &format!("{}: ", prefix.join(", ")), hide, ctx),
             ))
         })
         .collect();
@@ -136,14 +151,28 @@ fn write_groups(text: &mut String, lines: &[(&'static str, String)]) {
 }
 
 /// One line: `- **scope:** description ([id](link)) by Author`.
-fn entry(commit: &PlannedCommit, prefix: &str, ctx: Context<'_>) -> String {
+fn entry(
+    commit: &PlannedCommit,
+    prefix: &str,
+    hide_scope: Option<&str>,
+    ctx: Context<'_>,
+) -> String {
     let change = &commit.change;
     let scope = change
         .scope
         .as_deref()
+        .filter(|s| Some(*s) != hide_scope)
         .map(|s| format!("**{}:** ", clean(s)))
         .unwrap_or_default();
-    let description = link_issues(&clean(&change.description), ctx.links);
+    let mut description = link_issues(&clean(&change.description), ctx.links);
+    let references: Vec<String> = change
+        .references
+        .iter()
+        .map(|(verb, number)| format!("{verb} {}", link_issues(&format!("#{number}"), ctx.links)))
+        .collect();
+    if !references.is_empty() {
+        description.push_str(&format!(" ({})", references.join(", ")));
+    }
     let short = &commit.id[..commit.id.len().min(7)];
     let id = match ctx.links {
         Some(links) => format!("[{short}]({})", links.commit(&commit.id)),

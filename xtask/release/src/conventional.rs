@@ -21,6 +21,9 @@ pub struct Change {
     pub breaking_note: Option<String>,
     /// For a revert, the id (or prefix) of the commit it reverts.
     pub reverts: Option<String>,
+    /// Issues the body or footers refer to (`Closes #12`, `Refs: #3`), as
+    /// (verb, number), the description's own `#n` excluded.
+    pub references: Vec<(String, String)>,
 }
 
 /// What a change does to the version, before a version's 0.x rules apply.
@@ -62,6 +65,7 @@ pub fn parse(message: &str) -> Change {
     let subject = message.lines().next().unwrap_or("").trim();
     let footer = breaking_footer(message);
     let reverts = reverted_id(message);
+    let references = references(message);
     if let Some(inner) = git_revert_subject(subject) {
         return Change {
             kind: Some("revert".into()),
@@ -70,6 +74,7 @@ pub fn parse(message: &str) -> Change {
             description: inner.to_string(),
             breaking_note: footer,
             reverts,
+            references,
         };
     }
     match header(subject) {
@@ -80,6 +85,7 @@ pub fn parse(message: &str) -> Change {
             description: description.to_string(),
             breaking_note: footer,
             reverts,
+            references,
         },
         None => Change {
             kind: None,
@@ -88,8 +94,48 @@ pub fn parse(message: &str) -> Change {
             description: subject.to_string(),
             breaking_note: None,
             reverts: None,
+            references,
         },
     }
+}
+
+/// `Closes #12`, `fixes: #3, #4`, `Refs #9` in the lines after the subject.
+fn references(message: &str) -> Vec<(String, String)> {
+    const VERBS: [&str; 9] = [
+        "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "refs",
+    ];
+    let mut found: Vec<(String, String)> = Vec::new();
+    for line in message.lines().skip(1) {
+        let line = line.trim();
+        let Some((verb, rest)) = line.split_once([' ', ':']) else {
+            continue;
+        };
+        let verb = verb.to_ascii_lowercase();
+        if !VERBS.contains(&verb.as_str()) {
+            continue;
+        }
+        for item in rest
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            let Some(number) = item.strip_prefix('#') else {
+                break;
+            };
+            if !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && !found.iter().any(|(_, n)| n == number)
+            {
+                let verb = if verb == "refs" {
+                    "refs".to_string()
+                } else {
+                    verb.trim_end_matches(['s', 'd']).to_string() + "s"
+                };
+                found.push((verb, number.to_string()));
+            }
+        }
+    }
+    found
 }
 
 /// `type(scope)!: description` → its parts.
@@ -260,6 +306,17 @@ mod tests {
                 .as_deref(),
             Some("abcdef1")
         );
+    }
+
+    #[test]
+    fn issue_references_in_the_body() {
+        let c = parse("fix: x (#3)\n\nCloses #12, #13\nrefs: #4\nFixed #x\nSee #99");
+        let refs: Vec<String> = c
+            .references
+            .iter()
+            .map(|(v, n)| format!("{v} {n}"))
+            .collect();
+        assert_eq!(refs, ["closes 12", "closes 13", "refs 4"]);
     }
 
     #[test]

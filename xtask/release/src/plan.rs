@@ -265,6 +265,19 @@ pub fn version_of_tag(tag: &str, package: &str, single_package: bool) -> Option<
         .filter(|v| v.pre.is_empty() && v.build.is_empty())
 }
 
+/// The component that differs first between `base` and `next`.
+fn bump_between(base: &Version, next: &Version) -> Option<Bump> {
+    if next.major != base.major {
+        Some(Bump::Major)
+    } else if next.minor != base.minor {
+        Some(Bump::Minor)
+    } else if next.patch != base.patch {
+        Some(Bump::Patch)
+    } else {
+        None
+    }
+}
+
 /// Computes the plan.
 pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
     let single = input.packages.len() == 1;
@@ -627,7 +640,10 @@ fn finish(
         dir: package.dir.clone(),
         current_version: package.version.clone(),
         last_tag: package.last_release.as_ref().map(|l| l.tag.clone()),
-        bump: state.next.as_ref().and(state.bump),
+        bump: state
+            .next
+            .as_ref()
+            .and_then(|next| bump_between(&state.base, next)),
         next_version: state.next,
         tag,
         publish: package.publish,

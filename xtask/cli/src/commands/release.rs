@@ -315,15 +315,16 @@ pub fn render_plan(plan: &Plan) -> String {
                 let counted = p.commits.len();
                 let _ = writeln!(
                     text,
-                    "{} {}: nothing to release ({counted} commit(s) since {}, none bumps)",
+                    "{} {}: nothing to release ({counted} commit{} since {}, none bumps)",
                     p.name,
                     p.current_version,
+                    if counted == 1 { "" } else { "s" },
                     p.last_tag.as_deref().unwrap_or("the start")
                 );
             }
         }
         for reason in &p.reasons {
-            let _ = writeln!(text, "    because {}", describe_reason(reason));
+            let _ = writeln!(text, "    why: {}", describe_reason(reason));
         }
         for c in &p.commits {
             let _ = writeln!(text, "    {}", describe_commit(c));
@@ -337,10 +338,17 @@ fn describe_reason(reason: &Reason) -> String {
         Reason::FirstRelease => {
             "first release: no release tag yet, the manifest's version is released".into()
         }
-        Reason::Commits { impact, counted } => format!(
-            "{counted} commit(s), the strongest {}",
-            impact_word(*impact)
-        ),
+        Reason::Commits { impact, counted } => {
+            let (s, verb) = if *counted == 1 {
+                ("", "bumps")
+            } else {
+                ("s", "bump")
+            };
+            format!(
+                "{counted} commit{s} that {verb}, the strongest: {}",
+                impact_word(*impact)
+            )
+        }
         Reason::Dependency {
             name,
             from,
@@ -370,8 +378,8 @@ fn describe_reason(reason: &Reason) -> String {
 fn impact_word(impact: Impact) -> &'static str {
     match impact {
         Impact::Breaking => "breaking",
-        Impact::Feature => "a feature",
-        Impact::Fix => "a fix",
+        Impact::Feature => "feature",
+        Impact::Fix => "fix",
         Impact::None => "nothing",
     }
 }
