@@ -1059,3 +1059,21 @@ fn changelog_groups(text: &str) -> Vec<(String, String)> {
     }
     found
 }
+
+#[test]
+fn a_first_release_keeps_the_manifest_version() {
+    let repo = Repo::new(SINGLE);
+    repo.commit("Ann Author", "feat: before any tag", &["src/lib.rs"]);
+    let plan = repo.ok(&["release", "plan"]);
+    assert!(
+        plan.contains("solo 1.0.0 (first release)  tag v1.0.0\n"),
+        "{plan}"
+    );
+    repo.ok(&["release"]);
+    assert_eq!(repo.git(&["tag", "--points-at", "HEAD"]), "v1.0.0");
+    assert!(repo.read("Cargo.toml").contains("version = \"1.0.0\""));
+    assert!(
+        repo.read("CHANGELOG.md")
+            .contains("## [1.0.0] - 2026-12-01\n\n### Added\n\n- before any tag")
+    );
+}

@@ -305,11 +305,12 @@ pub fn render_plan(plan: &Plan) -> String {
                     .as_deref()
                     .map(|t| format!(", since {t}"))
                     .unwrap_or_default();
-                let _ = writeln!(
-                    text,
-                    "{} {} → {next}{bump}  tag {tag}{since}",
-                    p.name, p.current_version
-                );
+                let change = if *next == p.current_version && p.last_tag.is_none() {
+                    format!("{next} (first release)")
+                } else {
+                    format!("{} → {next}{bump}", p.current_version)
+                };
+                let _ = writeln!(text, "{} {change}  tag {tag}{since}", p.name);
             }
             _ => {
                 let counted = p.commits.len();
