@@ -1077,3 +1077,35 @@ fn a_first_release_keeps_the_manifest_version() {
             .contains("## [1.0.0] - 2026-12-01\n\n### Added\n\n- before any tag")
     );
 }
+
+#[test]
+fn a_failed_push_keeps_the_release_and_never_shows_the_token() {
+    let repo = Repo::new(SINGLE);
+    // Loopback, a port nothing listens on: the push fails at once.
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://bot:SECRET-TOKEN@127.0.0.1:9/acme/solo.git",
+    ]);
+    repo.git(&["tag", "v1.0.0"]);
+    repo.commit("Ann Author", "fix: one", &["src/lib.rs"]);
+    let output = repo
+        .command(&["release", "--push"])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("the release is committed and tagged locally, but pushing to origin failed"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET-TOKEN"), "{text}");
+    assert!(!repo.read("CHANGELOG.md").contains("SECRET-TOKEN"));
+    assert_eq!(repo.git(&["tag", "--points-at", "HEAD"]), "v1.0.1");
+}

@@ -153,7 +153,7 @@ impl Repo {
         if output.status.success() {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let stderr = mask_url_credentials(String::from_utf8_lossy(&output.stderr).trim());
         Err(if stderr.contains("not a git repository") {
             GitError::NotARepository {
                 root: self.root.clone(),
@@ -172,6 +172,29 @@ fn command_line(args: &[std::ffi::OsString]) -> String {
     format!("git {}", args.join(" "))
 }
 
+/// `https://user:token@host/…` → `https://***@host/…`: git may quote a
+/// remote's URL in its errors, and a URL may hold a token.
+fn mask_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "'\"/".contains(c))
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(userinfo) => {
+                out.push_str("***");
+                rest = &tail[userinfo..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A revision starting with `-` would be read as an option by git.
 fn check_revision(revision: &str) -> Result<(), GitError> {
     if revision.is_empty() || revision.starts_with('-') {
@@ -180,4 +203,17 @@ fn check_revision(revision: &str) -> Result<(), GitError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_in_urls_are_masked() {
+        assert_eq!(
+            super::mask_url_credentials(
+                "fatal: unable to access 'https://x:ghs_SECRET@github.com/o/r.git/': 403; also ssh://git@h/r and https://h/r"
+            ),
+            "fatal: unable to access 'https://***@github.com/o/r.git/': 403; also ssh://***@h/r and https://h/r"
+        );
+    }
 }

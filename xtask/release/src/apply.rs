@@ -66,6 +66,7 @@ pub fn edits(
         let mut manifests: Vec<String> =
             graph.packages.iter().map(|p| p.manifest.clone()).collect();
         manifests.push("Cargo.toml".into());
+        manifests.sort();
         manifests.dedup();
         for path in manifests {
             let text = text_of(&mut files, &path)?;

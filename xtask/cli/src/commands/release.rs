@@ -77,7 +77,13 @@ pub fn release(ws: &Workspace, args: ReleaseArgs) -> anyhow::Result<ExitCode> {
         }
         Some(ReleaseCommand::Notes { tag }) => {
             let notes = apply::notes(&repo, &tag)?;
-            print_safe(&notes);
+            // Usually redirected into a release body: control characters go
+            // (the tag is untrusted), but no workflow-command guard lines.
+            let notes: String = notes
+                .chars()
+                .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+                .collect();
+            print!("{notes}");
         }
         None => make_release(ws, &config, &repo, &args)?,
     }
