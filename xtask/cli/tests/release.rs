@@ -1109,3 +1109,26 @@ fn a_failed_push_keeps_the_release_and_never_shows_the_token() {
     assert!(!repo.read("CHANGELOG.md").contains("SECRET-TOKEN"));
     assert_eq!(repo.git(&["tag", "--points-at", "HEAD"]), "v1.0.1");
 }
+
+#[test]
+fn a_failing_cargo_update_puts_every_file_back_and_exits_3() {
+    let repo = Repo::new(SINGLE);
+    repo.git(&["tag", "v1.0.0"]);
+    // A dependency no registry has: `cargo update --offline` cannot resolve it.
+    let manifest =
+        repo.read("Cargo.toml") + "\n[dependencies]\nno-such-crate-for-xtask-tests = \"1\"\n";
+    repo.write("Cargo.toml", &manifest);
+    repo.commit_all("Ann Author", "feat: use a crate");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let output = repo.xtask(&["release"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("`cargo update --workspace --offline` failed after the manifests were edited (they were put back)"), "{stderr}");
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "every file as it was"
+    );
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(repo.tags(), ["v1.0.0"]);
+}

@@ -77,33 +77,44 @@ pub fn edits(
         }
     }
     if options.changelog {
-        let ctx = Context {
-            links: options.links,
-            date: options.date,
-        };
-        let root_package = graph.packages.iter().any(|p| p.dir.is_empty());
-        for planned in plan.packages.iter().filter(|p| p.is_released()) {
-            let path = changelog_path(&planned.dir);
-            let section = changelog::package_section(planned, ctx).expect("released");
-            let old = read_optional(root, &path)?;
-            let version = planned.next_version.as_ref().expect("released");
-            changelog::check_new(old.as_deref().unwrap_or(""), version, &path)?;
-            files.insert(path, changelog::insert(old.as_deref(), &section));
-        }
-        if graph.packages.len() > 1
-            && !root_package
-            && let Some(section) = changelog::workspace_section(&plan.packages, ctx)
-        {
-            {
-                let old = read_optional(root, "CHANGELOG.md")?;
-                files.insert(
-                    "CHANGELOG.md".into(),
-                    changelog::insert(old.as_deref(), &section),
-                );
-            }
-        }
+        changelog_edits(graph, plan, options, &mut files)?;
     }
     Ok(files)
+}
+
+/// Each released package's CHANGELOG.md, and the workspace's (when no package
+/// lives at the root, whose changelog would be the same file).
+fn changelog_edits(
+    graph: &PackageGraph,
+    plan: &Plan,
+    options: &ApplyOptions<'_>,
+    files: &mut BTreeMap<String, String>,
+) -> Result<(), ReleaseError> {
+    let root = graph.root.as_path();
+    let ctx = Context {
+        links: options.links,
+        date: options.date,
+    };
+    for planned in plan.packages.iter().filter(|p| p.is_released()) {
+        let path = changelog_path(&planned.dir);
+        let section = changelog::package_section(planned, ctx).expect("released");
+        let old = read_optional(root, &path)?;
+        let version = planned.next_version.as_ref().expect("released");
+        changelog::check_new(old.as_deref().unwrap_or(""), version, &path)?;
+        files.insert(path, changelog::insert(old.as_deref(), &section));
+    }
+    let root_package = graph.packages.iter().any(|p| p.dir.is_empty());
+    if graph.packages.len() > 1
+        && !root_package
+        && let Some(section) = changelog::workspace_section(&plan.packages, ctx)
+    {
+        let old = read_optional(root, "CHANGELOG.md")?;
+        files.insert(
+            "CHANGELOG.md".into(),
+            changelog::insert(old.as_deref(), &section),
+        );
+    }
+    Ok(())
 }
 
 /// Writes the edits, updates Cargo.lock, commits and tags. Returns one record

@@ -86,31 +86,18 @@ impl ReleaseConfig {
                 "remote" => config.remote = text()?,
                 "repository-url" => config.repository_url = Some(text()?),
                 "non-conventional" => {
-                    config.non_conventional = match text()?.as_str() {
-                        "patch" => Impact::Fix,
-                        "minor" => Impact::Feature,
-                        "none" => Impact::None,
-                        other => {
-                            return Err(error(
-                                key,
-                                format!("unknown value `{other}`"),
-                                "use \"patch\", \"minor\" or \"none\"",
-                            ));
-                        }
-                    }
+                    let choices = [
+                        ("patch", Impact::Fix),
+                        ("minor", Impact::Feature),
+                        ("none", Impact::None),
+                    ];
+                    config.non_conventional = choose(&text()?, &choices)
+                        .map_err(|(problem, hint)| error(key, problem, &hint))?;
                 }
                 "dependency-breaking" => {
-                    config.dependency_breaking = match text()?.as_str() {
-                        "breaking" => Impact::Breaking,
-                        "patch" => Impact::Fix,
-                        other => {
-                            return Err(error(
-                                key,
-                                format!("unknown value `{other}`"),
-                                "use \"breaking\" or \"patch\"",
-                            ));
-                        }
-                    }
+                    let choices = [("breaking", Impact::Breaking), ("patch", Impact::Fix)];
+                    config.dependency_breaking = choose(&text()?, &choices)
+                        .map_err(|(problem, hint)| error(key, problem, &hint))?;
                 }
                 "changelog" => {
                     config.changelog = value.as_bool().ok_or_else(|| {
@@ -146,6 +133,24 @@ impl ReleaseConfig {
     }
 }
 
+/// The value `word` names among `choices`, or (problem, hint).
+fn choose<T: Copy>(word: &str, choices: &[(&str, T)]) -> Result<T, (String, String)> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices
+                .iter()
+                .map(|(name, _)| format!("\"{name}\""))
+                .collect();
+            (
+                format!("unknown value `{word}`"),
+                format!("use {}", names.join(" or ")),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,7 +169,7 @@ mod tests {
         assert!(!c.changelog);
         assert_eq!(
             parse("non-conventional = \"major\"").unwrap_err(),
-            "Cargo.toml: [workspace.metadata.xtask.release] non-conventional: unknown value `major`\nhint: use \"patch\", \"minor\" or \"none\""
+            "Cargo.toml: [workspace.metadata.xtask.release] non-conventional: unknown value `major`\nhint: use \"patch\" or \"minor\" or \"none\""
         );
         assert!(
             parse("brnach = \"x\"")

@@ -83,16 +83,7 @@ pub fn gather(
     }
     let existing_tags: BTreeSet<String> =
         repo.tags("*", None)?.into_iter().map(|t| t.name).collect();
-    let mut api_checks = BTreeMap::new();
-    if semver_checks::installed() {
-        for (i, p) in packages.iter().enumerate() {
-            if let Some(last) = p.last_release.as_ref().filter(|_| p.publish)
-                && let Some(needed) = semver_checks::required_bump(root, &p.name, &last.tag)
-            {
-                api_checks.insert(i, needed);
-            }
-        }
-    }
+    let api_checks = api_checks(root, &packages);
     let mut commits: Vec<Commit> = commits.into_values().collect();
     commits.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(PlanInput {
@@ -103,6 +94,23 @@ pub fn gather(
         existing_tags,
         api_checks,
     })
+}
+
+/// What cargo-semver-checks, when installed, says each published package's
+/// API change since its last release needs.
+fn api_checks(root: &Path, packages: &[PackageInput]) -> BTreeMap<usize, crate::version::Bump> {
+    let mut api_checks = BTreeMap::new();
+    if !semver_checks::installed() {
+        return api_checks;
+    }
+    for (i, p) in packages.iter().enumerate() {
+        if let Some(last) = p.last_release.as_ref().filter(|_| p.publish)
+            && let Some(needed) = semver_checks::required_bump(root, &p.name, &last.tag)
+        {
+            api_checks.insert(i, needed);
+        }
+    }
+    api_checks
 }
 
 /// Where a package's changelog lives.

@@ -364,30 +364,7 @@ fn own_state(
             version: package.version.clone(),
         });
     }
-    // A commit counts for the package whose files it touched; merges touch
-    // nothing themselves (what they merge is listed through their parents).
-    let mut own: Vec<&Commit> = package
-        .history
-        .iter()
-        .filter_map(|id| by_id.get(id.as_str()).copied())
-        .filter(|c| !c.is_merge() && c.files.iter().any(|f| owners.owner(f) == Some(index)))
-        .collect();
-    own.reverse();
-    let mut commits: Vec<PlannedCommit> = own
-        .iter()
-        .map(|c| {
-            let change = conventional::parse(&c.message);
-            PlannedCommit {
-                id: c.id.clone(),
-                impact: change.impact(input.config.non_conventional),
-                change,
-                reverted: false,
-                author: c.author.name.clone(),
-                co_authors: conventional::co_authors(&c.message),
-            }
-        })
-        .collect();
-    mark_reverted_pairs(&mut commits);
+    let commits = own_commits(input, index, package, by_id, owners);
 
     let mut reasons = Vec::new();
     let counted: Vec<&PlannedCommit> = commits.iter().filter(|c| !c.reverted).collect();
@@ -440,6 +417,41 @@ fn own_state(
         reasons,
         commits,
     })
+}
+
+/// The package's own commits since its last release, oldest first, parsed.
+/// A commit counts for the package whose files it touched; merges touch
+/// nothing themselves (what they merge is listed through their parents).
+fn own_commits(
+    input: &PlanInput,
+    index: usize,
+    package: &PackageInput,
+    by_id: &HashMap<&str, &Commit>,
+    owners: &Owners,
+) -> Vec<PlannedCommit> {
+    let mut own: Vec<&Commit> = package
+        .history
+        .iter()
+        .filter_map(|id| by_id.get(id.as_str()).copied())
+        .filter(|c| !c.is_merge() && c.files.iter().any(|f| owners.owner(f) == Some(index)))
+        .collect();
+    own.reverse();
+    let mut commits: Vec<PlannedCommit> = own
+        .iter()
+        .map(|c| {
+            let change = conventional::parse(&c.message);
+            PlannedCommit {
+                id: c.id.clone(),
+                impact: change.impact(input.config.non_conventional),
+                change,
+                reverted: false,
+                author: c.author.name.clone(),
+                co_authors: conventional::co_authors(&c.message),
+            }
+        })
+        .collect();
+    mark_reverted_pairs(&mut commits);
+    commits
 }
 
 /// A revert and the commit it reverts, both in this release, cancel out.

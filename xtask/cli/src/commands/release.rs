@@ -16,6 +16,7 @@ use xtask_release::gather::{self, Purpose};
 use xtask_release::links::RepoLinks;
 use xtask_release::plan::{PackagePlan, Plan, PlannedCommit, Reason};
 use xtask_release::publish::{self, PublishEvent, PublishItem, PublishOptions};
+use xtask_release::record::ReleaseRecord;
 use xtask_release::{ReleaseConfig, manifest};
 use xtask_report::Style;
 
@@ -106,85 +107,112 @@ fn make_release(
         links: links.as_ref(),
         changelog: config.changelog,
     };
-    let released: Vec<&PackagePlan> = plan.packages.iter().filter(|p| p.is_released()).collect();
     if args.format == ReleaseFormat::Text {
         show_plan(&plan, ReleaseFormat::Text)?;
     }
-    if released.is_empty() {
+    if !plan.packages.iter().any(PackagePlan::is_released) {
         if args.format == ReleaseFormat::Json {
             println!("{{\"dry_run\": {}, \"records\": []}}", args.dry_run);
         }
         return Ok(());
     }
     if args.dry_run {
-        let files = apply::edits(&ws.graph, &plan, &options)?;
-        if args.format == ReleaseFormat::Json {
-            let json = serde_json::json!({
-                "dry_run": true,
-                "plan": plan,
-                "files": files.keys().chain(std::iter::once(&"Cargo.lock".to_string())).collect::<Vec<_>>(),
-                "commit_message": apply::commit_message(&plan),
-            });
-            println!("{}", serde_json::to_string_pretty(&json)?);
-        } else {
-            let mut text = String::from("\ndry run: would write ");
-            let names: Vec<&str> = files
-                .keys()
-                .map(String::as_str)
-                .chain(["Cargo.lock"])
-                .collect();
-            let _ = writeln!(text, "{}", names.join(", "));
-            let _ = writeln!(text, "  commit \"{}\"", apply::commit_message(&plan));
-            for p in &released {
-                let _ = writeln!(text, "  tag {}", p.tag.as_deref().unwrap_or(""));
-            }
-            if args.push {
-                let _ = writeln!(text, "  push to {}", config.remote);
-            }
-            print_safe(&text);
-        }
-        if args.publish {
-            run_publish(ws, &plan, config, args, true)?;
-        }
-        return Ok(());
-    }
-    let records = apply::apply(&ws.graph, &plan, repo, &options)?;
-    if args.format == ReleaseFormat::Json {
-        let json = serde_json::json!({ "dry_run": false, "records": records });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        show_dry_run(ws, &plan, &options, config, args)?;
     } else {
-        let mut text = String::from("\n");
-        for r in &records {
-            let _ = writeln!(
-                text,
-                "released {} {} (tag {}, commit {})",
-                r.package,
-                r.version,
-                r.tag,
-                &r.commit[..12.min(r.commit.len())]
-            );
+        let records = apply::apply(&ws.graph, &plan, repo, &options)?;
+        show_records(&records, args.format)?;
+        if args.push {
+            push(repo, config, &plan, &records)?;
         }
-        print_safe(&text);
-    }
-    if args.push {
-        let mut refspecs = vec![format!("HEAD:refs/heads/{}", plan.branch.name())];
-        refspecs.extend(
-            records
-                .iter()
-                .map(|r| format!("refs/tags/{0}:refs/tags/{0}", r.tag)),
-        );
-        repo.push(&config.remote, &refspecs)
-            .with_context(|| format!("the release is committed and tagged locally, but pushing to {} failed; push again with `git push --atomic {} HEAD {}`", config.remote, config.remote, records.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>().join(" ")))?;
-        eprintln!(
-            "pushed {} and {} tag(s) to {}",
-            plan.branch.name(),
-            records.len(),
-            config.remote
-        );
     }
     if args.publish {
-        run_publish(ws, &plan, config, args, false)?;
+        run_publish(ws, &plan, config, args, args.dry_run)?;
     }
+    Ok(())
+}
+
+/// What a release would write, commit, tag and push.
+fn show_dry_run(
+    ws: &Workspace,
+    plan: &Plan,
+    options: &ApplyOptions<'_>,
+    config: &ReleaseConfig,
+    args: &ReleaseArgs,
+) -> anyhow::Result<()> {
+    let files = apply::edits(&ws.graph, plan, options)?;
+    let names: Vec<&str> = files
+        .keys()
+        .map(String::as_str)
+        .chain(["Cargo.lock"])
+        .collect();
+    if args.format == ReleaseFormat::Json {
+        let json = serde_json::json!({
+            "dry_run": true,
+            "plan": plan,
+            "files": names,
+            "commit_message": apply::commit_message(plan),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    let mut text = format!("\ndry run: would write {}\n", names.join(", "));
+    let _ = writeln!(text, "  commit \"{}\"", apply::commit_message(plan));
+    for p in plan.packages.iter().filter(|p| p.is_released()) {
+        let _ = writeln!(text, "  tag {}", p.tag.as_deref().unwrap_or(""));
+    }
+    if args.push {
+        let _ = writeln!(text, "  push to {}", config.remote);
+    }
+    print_safe(&text);
+    Ok(())
+}
+
+fn show_records(records: &[ReleaseRecord], format: ReleaseFormat) -> anyhow::Result<()> {
+    if format == ReleaseFormat::Json {
+        let json = serde_json::json!({ "dry_run": false, "records": records });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    let mut text = String::from("\n");
+    for r in records {
+        let short = &r.commit[..12.min(r.commit.len())];
+        let _ = writeln!(
+            text,
+            "released {} {} (tag {}, commit {short})",
+            r.package, r.version, r.tag
+        );
+    }
+    print_safe(&text);
+    Ok(())
+}
+
+/// The branch and the new tags, in one atomic push.
+fn push(
+    repo: &Repo,
+    config: &ReleaseConfig,
+    plan: &Plan,
+    records: &[ReleaseRecord],
+) -> anyhow::Result<()> {
+    let mut refspecs = vec![format!("HEAD:refs/heads/{}", plan.branch.name())];
+    refspecs.extend(
+        records
+            .iter()
+            .map(|r| format!("refs/tags/{0}:refs/tags/{0}", r.tag)),
+    );
+    let tags: Vec<&str> = records.iter().map(|r| r.tag.as_str()).collect();
+    repo.push(&config.remote, &refspecs).with_context(|| {
+        format!(
+            "the release is committed and tagged locally, but pushing to {0} failed; push again with `git push --atomic {0} HEAD {1}`",
+            config.remote,
+            tags.join(" ")
+        )
+    })?;
+    eprintln!(
+        "pushed {} and {} tag(s) to {}",
+        plan.branch.name(),
+        records.len(),
+        config.remote
+    );
     Ok(())
 }
 
