@@ -1061,6 +1061,22 @@ fn changelog_groups(text: &str) -> Vec<(String, String)> {
 }
 
 #[test]
+fn the_tools_own_output_does_not_make_the_tree_dirty() {
+    // No .gitignore: turbo-cache/ (which this tool writes) is untracked.
+    let repo = Repo::new(&SINGLE.replace("--- .gitignore\n/target\n/turbo-cache\n", ""));
+    assert!(!repo.path(".gitignore").exists());
+    repo.git(&["tag", "v1.0.0"]);
+    repo.commit("Ann Author", "fix: one", &["src/lib.rs"]);
+    repo.ok(&["release"]);
+    assert_eq!(repo.git(&["tag", "--points-at", "HEAD"]), "v1.0.1");
+    let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(committed, "CHANGELOG.md\nCargo.lock\nCargo.toml");
+    // Anything else untracked still counts.
+    repo.write("notes.txt", "draft");
+    assert!(repo.fails(&["release"]).contains("?? notes.txt"));
+}
+
+#[test]
 fn a_first_release_keeps_the_manifest_version() {
     let repo = Repo::new(SINGLE);
     repo.commit("Ann Author", "feat: before any tag", &["src/lib.rs"]);

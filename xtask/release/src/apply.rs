@@ -261,9 +261,14 @@ fn read_optional(root: &Path, path: &str) -> Result<Option<String>, ReleaseError
     }
 }
 
-/// The tree must be clean: a release commits only what it wrote.
-pub fn require_clean(repo: &Repo) -> Result<(), ReleaseError> {
-    let status = repo.status()?;
+/// The tree must be clean: a release commits only what it wrote. Untracked
+/// files under `own_dirs` (the target directory, this tool's cache) are
+/// output, not changes.
+pub fn require_clean(repo: &Repo, own_dirs: &[String]) -> Result<(), ReleaseError> {
+    let mut status = repo.status()?;
+    status.retain(|e| {
+        !(e.code == "??" && own_dirs.iter().any(|d| xtask_graph::is_within(&e.path, d)))
+    });
     if status.is_empty() {
         return Ok(());
     }

@@ -132,6 +132,8 @@ pub enum PublishEvent {
 /// How to run cargo publish.
 #[derive(Clone, Copy)]
 pub struct PublishOptions<'a> {
+    /// The cargo to run (`$CARGO` under cargo, else `cargo`).
+    pub cargo: &'a std::ffi::OsStr,
     pub root: &'a Path,
     pub registry: Option<&'a str>,
     pub dry_run: bool,
@@ -215,7 +217,7 @@ pub fn publish(
 }
 
 fn run(options: &PublishOptions<'_>, packages: &[&str]) -> Result<(bool, String), PublishError> {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut command = Command::new(options.cargo);
     command
         .current_dir(options.root)
         .args(["publish", "--locked"]);

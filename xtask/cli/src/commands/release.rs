@@ -97,7 +97,7 @@ fn make_release(
     repo: &Repo,
     args: &ReleaseArgs,
 ) -> anyhow::Result<()> {
-    apply::require_clean(repo)?;
+    apply::require_clean(repo, &ws.skipped_dirs())?;
     let input = gather::gather(&ws.graph, config, repo, Purpose::Release)?;
     let plan = xtask_release::plan(&input)?;
     let date = xtask_release::date::iso_date(now_or_source_date());
@@ -257,7 +257,9 @@ fn run_publish(
     }
     let now = || now_or_source_date();
     let sleep = |secs: u64| std::thread::sleep(std::time::Duration::from_secs(secs));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let options = PublishOptions {
+        cargo: &cargo,
         root: &ws.root,
         registry: args.registry.as_deref(),
         dry_run,
