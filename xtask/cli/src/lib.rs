@@ -42,9 +42,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// 3 for trouble with the machine rather than the request (so far: git or
 /// cargo failing a release), 2 for a mistake in the request.
 fn exit_code(error: &anyhow::Error) -> u8 {
-    let internal = error
-        .downcast_ref::<xtask_release::ReleaseError>()
-        .is_some_and(xtask_release::ReleaseError::is_internal);
+    // Anywhere in the chain: a context line may sit on top of it.
+    let internal = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<xtask_release::ReleaseError>()
+            .is_some_and(xtask_release::ReleaseError::is_internal)
+    });
     if internal { 3 } else { 2 }
 }
 

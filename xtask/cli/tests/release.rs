@@ -1095,7 +1095,7 @@ fn a_first_release_keeps_the_manifest_version() {
 }
 
 #[test]
-fn a_failed_push_keeps_the_release_and_never_shows_the_token() {
+fn a_failed_push_keeps_the_release_exits_3_and_never_shows_the_token() {
     let repo = Repo::new(SINGLE);
     // Loopback, a port nothing listens on: the push fails at once.
     repo.git(&[
@@ -1116,7 +1116,7 @@ fn a_failed_push_keeps_the_release_and_never_shows_the_token() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert_eq!(output.status.code(), Some(3), "{text}");
     assert!(
         text.contains("the release is committed and tagged locally, but pushing to origin failed"),
         "{text}"

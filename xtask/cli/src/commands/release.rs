@@ -200,7 +200,11 @@ fn push(
             .map(|r| format!("refs/tags/{0}:refs/tags/{0}", r.tag)),
     );
     let tags: Vec<&str> = records.iter().map(|r| r.tag.as_str()).collect();
-    repo.push(&config.remote, &refspecs).with_context(|| {
+    // As a ReleaseError, so a failed push exits 3 (the remote's trouble).
+    let pushed = repo
+        .push(&config.remote, &refspecs)
+        .map_err(xtask_release::ReleaseError::from);
+    pushed.with_context(|| {
         format!(
             "the release is committed and tagged locally, but pushing to {0} failed; push again with `git push --atomic {0} HEAD {1}`",
             config.remote,
