@@ -1148,3 +1148,64 @@ fn a_failing_cargo_update_puts_every_file_back_and_exits_3() {
     assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
     assert_eq!(repo.tags(), ["v1.0.0"]);
 }
+
+/// cargo-semver-checks is optional; a stand-in on PATH answers as it does
+/// (cargo runs `cargo-semver-checks semver-checks …` for `cargo semver-checks …`).
+#[test]
+fn an_api_check_that_needs_more_than_the_commits_say_is_shown_and_applied() {
+    let repo = Repo::new(SINGLE);
+    repo.git(&["tag", "v1.0.0"]);
+    repo.commit(
+        "Ann Author",
+        "fix: remove the old entry point",
+        &["src/lib.rs"],
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("args");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> '{}'\nif [ \"$2\" = --version ]; then echo 'cargo-semver-checks 0.51.0'; exit 0; fi\n\
+         echo '     Summary semver requires new major version: 1 major and 0 minor checks failed'\nexit 1\n",
+        log.display()
+    );
+    let fake = bin.path().join("cargo-semver-checks");
+    std::fs::write(&fake, script).unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let output = repo
+        .command(&["release", "plan"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        plan.contains("solo 1.0.0 → 2.0.0 (major)  tag v2.0.0"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("why: cargo-semver-checks: the API change needs a major bump, the commits declare patch (they under-declare)"),
+        "{plan}"
+    );
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        args.contains("semver-checks check-release --package solo --baseline-rev v1.0.0"),
+        "{args}"
+    );
+    // Without it, the commits decide.
+    assert!(
+        repo.ok(&["release", "plan"])
+            .contains("solo 1.0.0 → 1.0.1 (patch)")
+    );
+}
