@@ -3,7 +3,9 @@
 //! queueing on the target-directory lock. Output is attributed back per
 //! package — compiler and clippy diagnostics by manifest, rustfmt diffs by
 //! file, test results by test binary — so one package's failure does not
-//! poison the cache entries of the others.
+//! poison the cache entries of the others. What belongs to no member (the
+//! commands, cargo's "Compiling …" lines, a test run's closing summary) is the
+//! batch's own output, never a member's.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
@@ -12,11 +14,16 @@ use std::path::{Path, PathBuf};
 use xtask_config::{CargoKind, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 
+use crate::cargo_commands::{self, CargoCommands, Step, StepOutput, TestRunner};
 use crate::discovered::CargoReads;
 use crate::events::TaskStatus;
 use crate::exec::{self, Children};
 use crate::log_capture::LogCapture;
 use crate::task_graph::{NodeIndex, UPSTREAM_EDGES};
+
+/// The note a member's log starts with is cut here: a batch of thousands
+/// must not make every member's log that long.
+const MAX_NOTE_BYTES: usize = 16 << 10;
 
 /// One package of a batch.
 pub struct Member {
@@ -28,13 +35,19 @@ pub struct Member {
 pub struct MemberResult {
     pub node: NodeIndex,
     pub status: TaskStatus,
+    /// The member's own output, after a first line saying it ran in a batch
+    /// and with which command.
     pub log: Vec<u8>,
 }
 
-/// Where lines go while a batch runs: to a member's log (and live output) or,
-/// when they belong to no member (cargo's progress lines), only live.
+/// Where lines go while a batch runs.
 pub trait BatchOutput {
-    fn line(&self, node: NodeIndex, line: &[u8]);
+    /// A line of one member's own output (its diagnostics, its test
+    /// results); it is also kept in the member's log.
+    fn member_line(&self, node: NodeIndex, line: &[u8]);
+    /// A line that belongs to the batch as a whole: a command it runs,
+    /// cargo's progress ("Compiling …", "Finished …"), a test run's summary.
+    fn batch_line(&self, line: &[u8]);
 }
 
 pub struct Batch<'a> {
@@ -43,7 +56,7 @@ pub struct Batch<'a> {
     pub def: &'a TaskDef,
     pub members: Vec<Member>,
     pub env: Vec<(OsString, OsString)>,
-    pub nextest: bool,
+    pub test_runner: TestRunner,
 }
 
 /// Why a member failed. Only a compile failure stops its dependents from
@@ -69,11 +82,14 @@ struct Attribution<'a> {
     reads: CargoReads,
 }
 
-/// What a batch produced: each member's result, and what cargo reported
-/// reading (shared: attributed to members by their dependency closures).
+/// What a batch produced: each member's result, what cargo reported reading
+/// (shared: attributed to members by their dependency closures), and the
+/// commands that ran.
 pub struct BatchRun {
     pub results: Vec<MemberResult>,
     pub reads: CargoReads,
+    /// The invocation that really ran, as one shell line.
+    pub command: String,
 }
 
 impl Attribution<'_> {
@@ -82,7 +98,7 @@ impl Attribution<'_> {
         if !line.ends_with(b"\n") {
             self.logs[member].push(b"\n");
         }
-        self.out.line(self.nodes[member], line);
+        self.out.member_line(self.nodes[member], line);
     }
 
     fn fail(&mut self, member: usize, why: &str, compile: bool) {
@@ -94,57 +110,32 @@ impl Attribution<'_> {
     }
 }
 
-/// The cargo invocations of a batch of `kind` over `selected`, in order, as
-/// shell commands (tests also run their binaries afterwards: see
-/// [`Batch::run`]).
-pub fn cargo_commands(
-    graph: &PackageGraph,
-    kind: CargoKind,
-    def: &TaskDef,
-    selected: &[PackageIndex],
-) -> Vec<String> {
-    let packages: String = selected
-        .iter()
-        .map(|&p| format!(" -p {}", graph.packages[p].name))
-        .collect();
-    let mut common = String::new();
-    match (&def.profile, kind) {
-        (Some(profile), _) => common.push_str(&format!(" --profile {profile}")),
-        (None, CargoKind::Build) => common.push_str(" --release"),
-        (None, _) => {}
-    }
-    if !def.features.is_empty() {
-        common.push_str(&format!(" --features {}", def.features.join(",")));
-    }
-    for arg in &def.args {
-        common.push(' ');
-        common.push_str(&shell_quote(arg));
-    }
-    let json = " --message-format=json";
-    // `cargo test` spells --keep-going as --no-fail-fast.
-    let keep_going = if kind == CargoKind::Test {
-        " --no-fail-fast"
-    } else {
-        " --keep-going"
+/// How a batch of `tasks` (their names, one per member) is labelled in
+/// output: the task name and the member count, `build ×12`; the kind's name
+/// when members' task names differ (two tasks may share a built-in kind).
+pub fn batch_label(tasks: &[&str], kind: CargoKind) -> String {
+    let name = match tasks.first() {
+        Some(first) if tasks.iter().all(|t| t == first) => first,
+        _ => match kind {
+            CargoKind::Build => "build",
+            CargoKind::Check => "check",
+            CargoKind::Lint => "lint",
+            CargoKind::Test => "test",
+        },
     };
-    match kind {
-        // `check` means what `cargo check` means (library and binaries):
-        // benches and tests are an `args = ["--all-targets"]` away.
-        CargoKind::Check => vec![format!("cargo check{keep_going}{json}{packages}{common}")],
-        CargoKind::Build => vec![format!("cargo build{keep_going}{json}{packages}{common}")],
-        CargoKind::Lint => vec![
-            format!("cargo fmt --check{packages} -- --color never"),
-            format!(
-                "cargo clippy --all-targets{keep_going}{json}{packages}{common} -- -D warnings"
-            ),
-        ],
-        CargoKind::Test => vec![format!(
-            "cargo test --no-run{keep_going}{json}{packages}{common}"
-        )],
-    }
+    format!("{name} ×{}", tasks.len())
 }
 
 impl Batch<'_> {
+    fn commands(&self) -> CargoCommands<'_> {
+        CargoCommands {
+            graph: self.graph,
+            kind: self.kind,
+            def: self.def,
+            test_runner: self.test_runner,
+        }
+    }
+
     /// Runs the batch and attributes the results.
     pub fn run(&self, root: &Path, children: &Children, out: &dyn BatchOutput) -> BatchRun {
         let mut attribution = Attribution {
@@ -170,14 +161,10 @@ impl Batch<'_> {
             reads: CargoReads::default(),
         };
         let all: Vec<PackageIndex> = self.members.iter().map(|m| m.package).collect();
+        let mut ran: Vec<String> = Vec::new();
         let mut cancelled = false;
-        for command in cargo_commands(self.graph, self.kind, self.def, &all) {
-            let header = format!("$ {command}  (batched: {} packages)\n", all.len());
-            for member in 0..self.members.len() {
-                attribution.push(member, header.as_bytes());
-            }
-            let is_fmt = command.starts_with("cargo fmt");
-            let exit = self.run_one(&command, root, children, &mut attribution, is_fmt);
+        for step in self.commands().compile_steps(&all) {
+            let exit = self.run_step(&step, root, children, &mut attribution, &mut ran);
             cancelled |= children.is_cancelled();
             if !exit && attribution.failed.iter().all(Option::is_none) {
                 // Cargo failed before attributing anything (a manifest or
@@ -190,8 +177,19 @@ impl Batch<'_> {
         // Before the tests: a member whose dependency did not compile has no
         // test binary to run.
         self.blame_dependents(&mut attribution);
-        if self.kind == CargoKind::Test && !cancelled {
-            self.run_tests(root, children, &mut attribution);
+        if !cancelled {
+            let built: Vec<PackageIndex> = (0..self.members.len())
+                .filter(|&m| attribution.failed[m].is_none())
+                .map(|m| self.members[m].package)
+                .collect();
+            for step in self.commands().test_steps(&built) {
+                let exit = self.run_step(&step, root, children, &mut attribution, &mut ran);
+                if !exit && attribution.failed.iter().all(Option::is_none) {
+                    for member in 0..self.members.len() {
+                        attribution.fail(member, "the test run failed", false);
+                    }
+                }
+            }
         }
 
         // Say why, in the member's own log: in a batch the exit code is
@@ -202,6 +200,8 @@ impl Batch<'_> {
                 attribution.push(member, line.as_bytes());
             }
         }
+        let command = cargo_commands::join(ran.iter().map(String::as_str));
+        let note = batch_note(self.members.len(), &command);
         let Attribution {
             logs,
             failed,
@@ -219,50 +219,128 @@ impl Batch<'_> {
                     None => TaskStatus::Executed,
                     Some(_) => TaskStatus::Failed { exit_code: 101 },
                 },
-                log: log.finish(),
+                log: [note.as_bytes(), &log.finish()].concat(),
             })
             .collect();
-        BatchRun { results, reads }
+        BatchRun {
+            results,
+            reads,
+            command,
+        }
     }
 
-    /// Runs one command, attributing its lines. Returns whether it succeeded.
-    fn run_one(
+    /// Runs one step, printing its command once (under the batch) and
+    /// attributing its lines. Returns whether it succeeded.
+    fn run_step(
+        &self,
+        step: &Step,
+        root: &Path,
+        children: &Children,
+        att: &mut Attribution<'_>,
+        ran: &mut Vec<String>,
+    ) -> bool {
+        let header = format!(
+            "$ {}  (batched: {} packages)\n",
+            step.command, step.packages
+        );
+        att.out.batch_line(header.as_bytes());
+        ran.push(step.command.clone());
+        match step.output {
+            StepOutput::FmtDiffs => self.run_fmt(&step.command, root, children, att),
+            StepOutput::CargoJson => self.run_json(&step.command, root, children, att),
+            StepOutput::NextestRun => {
+                let by_name = self.by_name();
+                self.run_segmented(&step.command, root, children, att, |line, current| {
+                    // The run's closing summary covers every member: nobody's own.
+                    let trimmed = line.trim_start();
+                    if trimmed.starts_with("Summary [") || trimmed.starts_with("────") {
+                        return None;
+                    }
+                    nextest_owner(line, &by_name).or(current)
+                })
+            }
+            StepOutput::DocTests => {
+                let by_crate = self.by_crate();
+                self.run_segmented(&step.command, root, children, att, |line, current| {
+                    doc_owner(line, &by_crate).or(current)
+                })
+            }
+            StepOutput::CargoTestRun => {
+                let by_crate = self.by_crate();
+                let executables = att.executables.clone();
+                self.run_segmented(&step.command, root, children, att, |line, current| {
+                    cargo_test_owner(line, &executables)
+                        .or_else(|| doc_owner(line, &by_crate))
+                        .or(current)
+                })
+            }
+        }
+    }
+
+    /// `cargo fmt --check`: a diff's lines belong to the member owning its file.
+    fn run_fmt(
         &self,
         command: &str,
         root: &Path,
         children: &Children,
         att: &mut Attribution<'_>,
-        is_fmt: bool,
     ) -> bool {
         let mut fmt_member: Option<usize> = None;
         let result = exec::run_shell(command, root, self.env.clone(), children, |line| {
-            if is_fmt {
-                if let Some(rest) = std::str::from_utf8(line)
-                    .ok()
-                    .and_then(|l| l.strip_prefix("Diff in "))
-                {
-                    let file = rest.rsplitn(3, ':').last().unwrap_or(rest);
-                    fmt_member = self.member_owning(root, Path::new(file), att);
-                    if let Some(member) = fmt_member {
-                        att.fail(member, "cargo fmt --check found unformatted code", false);
-                    }
+            if let Some(rest) = std::str::from_utf8(line)
+                .ok()
+                .and_then(|l| l.strip_prefix("Diff in "))
+            {
+                let file = rest.rsplitn(3, ':').last().unwrap_or(rest);
+                fmt_member = self.member_owning(root, Path::new(file), att);
+                if let Some(member) = fmt_member {
+                    att.fail(member, "cargo fmt --check found unformatted code", false);
                 }
-                match fmt_member {
-                    Some(member) => att.push(member, line),
-                    None => att.out.line(att.nodes[0], line),
-                }
-                return;
             }
+            match fmt_member {
+                Some(member) => att.push(member, line),
+                None => att.out.batch_line(line),
+            }
+        });
+        matches!(result, Ok(exit) if exit.success())
+    }
+
+    /// A `--message-format=json` run: messages go to the member whose
+    /// manifest they name; everything else is the batch's.
+    fn run_json(
+        &self,
+        command: &str,
+        root: &Path,
+        children: &Children,
+        att: &mut Attribution<'_>,
+    ) -> bool {
+        let result = exec::run_shell(command, root, self.env.clone(), children, |line| {
             match serde_json::from_slice::<serde_json::Value>(line) {
                 Ok(message) => {
                     att.reads.observe(&message);
                     self.attribute_message(&message, att);
                 }
                 // Cargo's own progress lines ("Compiling …") belong to nobody.
-                Err(_) => att.out.line(att.nodes[0], line),
+                Err(_) => att.out.batch_line(line),
             }
         });
         matches!(result, Ok(exit) if exit.success())
+    }
+
+    fn by_name(&self) -> HashMap<String, usize> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (self.graph.packages[m.package].name.clone(), i))
+            .collect()
+    }
+
+    fn by_crate(&self) -> HashMap<String, usize> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (self.graph.packages[m.package].name.replace('-', "_"), i))
+            .collect()
     }
 
     fn member_owning(&self, root: &Path, file: &Path, att: &Attribution<'_>) -> Option<usize> {
@@ -280,7 +358,14 @@ impl Batch<'_> {
             return;
         };
         let Some(&member) = att.by_manifest.get(Path::new(manifest)) else {
-            return; // a dependency outside the batch: cargo reports its errors too, on its own lines
+            // A dependency outside the batch (a path crate, a member whose
+            // result came from the cache): its diagnostics are the batch's.
+            if message["reason"] == "compiler-message"
+                && let Some(rendered) = message["message"]["rendered"].as_str()
+            {
+                att.out.batch_line(rendered.as_bytes());
+            }
+            return;
         };
         if message["reason"] == "compiler-artifact" {
             if let Some(file) = message["executable"]
@@ -308,81 +393,10 @@ impl Batch<'_> {
         }
     }
 
-    /// Runs the test binaries of the members that compiled, then doc tests.
-    fn run_tests(&self, root: &Path, children: &Children, att: &mut Attribution<'_>) {
-        let built: Vec<usize> = (0..self.members.len())
-            .filter(|&m| att.failed[m].is_none())
-            .collect();
-        if built.is_empty() {
-            return;
-        }
-        let names: String = built
-            .iter()
-            .map(|&m| format!(" -p {}", self.graph.packages[self.members[m].package].name))
-            .collect();
-        let by_name: HashMap<String, usize> = built
-            .iter()
-            .map(|&m| (self.graph.packages[self.members[m].package].name.clone(), m))
-            .collect();
-        let by_crate: HashMap<String, usize> = by_name
-            .iter()
-            .map(|(n, &m)| (n.replace('-', "_"), m))
-            .collect();
-        let args: String = self
-            .def
-            .args
-            .iter()
-            .map(|a| format!(" {}", shell_quote(a)))
-            .collect();
-        let profile = self
-            .def
-            .profile
-            .as_ref()
-            .map(|p| format!(" --cargo-profile {p}"))
-            .unwrap_or_default();
-        if self.nextest {
-            let command = format!(
-                "cargo nextest run --no-fail-fast --no-tests=pass --hide-progress-bar --status-level=all --final-status-level=none{names}{profile}{args}"
-            );
-            self.run_segmented(&command, root, children, att, |line, current| {
-                // The run's closing summary covers every member: nobody's own.
-                let trimmed = line.trim_start();
-                if trimmed.starts_with("Summary [") || trimmed.starts_with("────") {
-                    return None;
-                }
-                nextest_owner(line, &by_name).or(current)
-            });
-            let libraries: String = built
-                .iter()
-                .filter(|&&m| self.graph.packages[self.members[m].package].has_library)
-                .map(|&m| format!(" -p {}", self.graph.packages[self.members[m].package].name))
-                .collect();
-            if !libraries.is_empty() {
-                let command = format!("cargo test --doc --no-fail-fast{libraries}{args}");
-                self.run_segmented(&command, root, children, att, |line, current| {
-                    doc_owner(line, &by_crate).or(current)
-                });
-            }
-        } else {
-            let profile = self
-                .def
-                .profile
-                .as_ref()
-                .map(|p| format!(" --profile {p}"))
-                .unwrap_or_default();
-            let command = format!("cargo test --no-fail-fast{names}{profile}{args}");
-            let executables = att.executables.clone();
-            self.run_segmented(&command, root, children, att, |line, current| {
-                cargo_test_owner(line, &executables)
-                    .or_else(|| doc_owner(line, &by_crate))
-                    .or(current)
-            });
-        }
-    }
-
     /// Runs a test command whose output comes in sections per test binary:
     /// `owner` says which member a line starts (or keeps) a section of. A
-    /// section that reports a failure fails its member.
+    /// section that reports a failure fails its member. Returns whether the
+    /// command succeeded.
     fn run_segmented(
         &self,
         command: &str,
@@ -390,11 +404,7 @@ impl Batch<'_> {
         children: &Children,
         att: &mut Attribution<'_>,
         owner: impl Fn(&str, Option<usize>) -> Option<usize>,
-    ) {
-        let header = format!("$ {command}\n");
-        for member in 0..self.members.len() {
-            att.push(member, header.as_bytes());
-        }
+    ) -> bool {
         let mut current: Option<usize> = None;
         let result = exec::run_shell(command, root, self.env.clone(), children, |line| {
             let text = String::from_utf8_lossy(line);
@@ -412,14 +422,10 @@ impl Batch<'_> {
                     }
                     att.push(member, line);
                 }
-                None => att.out.line(att.nodes[0], line),
+                None => att.out.batch_line(line),
             }
         });
-        if !matches!(result, Ok(exit) if exit.success()) && att.failed.iter().all(Option::is_none) {
-            for member in 0..self.members.len() {
-                att.fail(member, "the test run failed", false);
-            }
-        }
+        matches!(result, Ok(exit) if exit.success())
     }
 
     /// A member whose workspace dependency (also in the batch) failed to
@@ -468,6 +474,21 @@ impl Batch<'_> {
     }
 }
 
+/// The first line of a member's log: it ran in a batch, and as what.
+fn batch_note(members: usize, command: &str) -> String {
+    let mut note = format!("xtask: ran in a batch of {members} packages: {command}");
+    if note.len() > MAX_NOTE_BYTES {
+        let mut end = MAX_NOTE_BYTES;
+        while !note.is_char_boundary(end) {
+            end -= 1;
+        }
+        note.truncate(end);
+        note.push_str(" …");
+    }
+    note.push('\n');
+    note
+}
+
 /// nextest status lines: `PASS [ 0.01s] pkg::bin test` or `FAIL [ … ] pkg test`;
 /// output sections: `--- STDOUT: pkg::bin test ---`.
 fn nextest_owner(line: &str, by_name: &HashMap<String, usize>) -> Option<usize> {
@@ -501,17 +522,6 @@ fn cargo_test_owner(line: &str, executables: &HashMap<String, usize>) -> Option<
 fn doc_owner(line: &str, by_crate: &HashMap<String, usize>) -> Option<usize> {
     let name = line.trim_start().strip_prefix("Doc-tests ")?.trim();
     by_crate.get(name).copied()
-}
-
-fn shell_quote(arg: &str) -> String {
-    if arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_=/.,:+@".contains(c))
-    {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]
@@ -568,7 +578,18 @@ mod tests {
             None
         );
         assert_eq!(doc_owner("   Doc-tests my_lib", &by_crate), Some(0));
-        assert_eq!(shell_quote("--locked"), "--locked");
-        assert_eq!(shell_quote("a b"), "'a b'");
+    }
+
+    #[test]
+    fn labels_and_notes() {
+        assert_eq!(batch_label(&["build"; 12], CargoKind::Build), "build ×12");
+        assert_eq!(batch_label(&["lint", "clippy"], CargoKind::Lint), "lint ×2");
+        assert_eq!(
+            batch_note(2, "cargo check -p a -p b"),
+            "xtask: ran in a batch of 2 packages: cargo check -p a -p b\n"
+        );
+        let long = batch_note(5000, &"cargo check -p é".repeat(2000));
+        assert!(long.len() <= MAX_NOTE_BYTES + 8, "{}", long.len());
+        assert!(long.ends_with(" …\n"));
     }
 }

@@ -35,6 +35,10 @@ impl TaskStatus {
     }
 }
 
+/// Which batch an event is about: unique within a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BatchId(pub usize);
+
 /// One notification from a run.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -53,6 +57,29 @@ pub enum Event<'a> {
         node: NodeIndex,
         label: &'a str,
         line: &'a [u8],
+    },
+    /// Cache-missed built-in cargo tasks start as one cargo invocation.
+    /// Comes before its members' `TaskStarted`; their `TaskFinished` come
+    /// before its `BatchFinished`.
+    BatchStarted {
+        batch: BatchId,
+        /// `build ×12`: the task and how many members.
+        label: &'a str,
+        /// The members, with their labels, in the order they were given to cargo.
+        members: &'a [(NodeIndex, &'a str)],
+    },
+    /// One line of a batch's output that belongs to no member: a command it
+    /// runs, cargo's progress ("Compiling …"), a test run's summary.
+    BatchOutput {
+        batch: BatchId,
+        label: &'a str,
+        line: &'a [u8],
+    },
+    /// Every member of the batch has finished.
+    BatchFinished {
+        batch: BatchId,
+        label: &'a str,
+        duration: Duration,
     },
     TaskFinished {
         node: NodeIndex,

@@ -5,6 +5,7 @@
 
 mod batch;
 mod cache_faults;
+mod cargo_commands;
 mod cargo_lock;
 mod dep_info;
 mod discovered;
@@ -36,7 +37,7 @@ use std::path::PathBuf;
 
 pub use env::Environment;
 pub use env_salt::EnvSalt;
-pub use events::{Event, EventSink, TaskStatus};
+pub use events::{BatchId, Event, EventSink, TaskStatus};
 pub use exec::Children;
 pub use history::History;
 pub use log_capture::LogCapture;

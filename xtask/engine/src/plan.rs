@@ -11,6 +11,7 @@ use xtask_graph::{DepKind, PackageGraph, PackageIndex};
 use xtask_hash::{Snapshot, StatCache};
 
 use crate::EngineError;
+use crate::cargo_commands::{CargoCommands, TestRunner};
 use crate::cargo_lock::Lock;
 use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
@@ -235,21 +236,18 @@ fn effective_action(
     package: PackageIndex,
     def: &TaskDef,
 ) -> (Option<String>, Vec<String>) {
-    let name = &graph.packages[package].name;
     match &def.action {
         Action::Shell(command) => (Some(command.clone()), def.outputs.clone()),
         Action::Nothing => (None, def.outputs.clone()),
         Action::Cargo(kind) => {
-            let mut command =
-                crate::batch::cargo_commands(graph, *kind, def, &[package]).join(" && ");
-            if *kind == CargoKind::Test {
-                // What runs the binaries `cargo test --no-run` built (see batch.rs).
-                command.push_str(&if nextest_installed() {
-                    format!(" && cargo nextest run --no-fail-fast --package {name}")
-                } else {
-                    format!(" && cargo test --no-fail-fast --package {name}")
-                });
+            // What a batch of this package alone runs (see batch.rs).
+            let command = CargoCommands {
+                graph,
+                kind: *kind,
+                def,
+                test_runner: TestRunner::detect(),
             }
+            .command_line(&[package]);
             let mut outputs = def.outputs.clone();
             if *kind == CargoKind::Build && outputs.is_empty() {
                 outputs = built_binaries(graph, package, def.profile.as_deref());

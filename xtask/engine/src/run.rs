@@ -2,18 +2,20 @@
 //! is restored from the cache or run; results flow to the reporter as events.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use xtask_cache::{Artifact, Lookup, RestoreLimits};
 use xtask_config::{Action, TaskDef};
 
-use crate::batch::{Batch, BatchOutput, Member};
+use crate::batch::{Batch, BatchOutput, Member, batch_label};
 use crate::cache_faults::CacheFaults;
+use crate::cargo_commands::TestRunner;
 use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
-use crate::events::{Event, EventSink, TaskStatus};
+use crate::events::{BatchId, Event, EventSink, TaskStatus};
 use crate::exec::{self, Children};
 use crate::history::History;
 use crate::log_capture::LogCapture;
@@ -95,6 +97,8 @@ pub fn execute(
         remote,
         targets: TargetCheck::new(&ws.root),
         cache_faults: &cache_faults,
+        next_batch: AtomicUsize::new(0),
+        batched_commands: Mutex::new(HashMap::new()),
     };
     let priorities = critical_path_lengths(plan);
     let state = Mutex::new(Schedule::new(plan, &priorities));
@@ -105,6 +109,10 @@ pub fn execute(
             scope.spawn(|| runner.work(&state, &wake, &priorities));
         }
     });
+    let batched_commands = runner
+        .batched_commands
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     history
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -148,7 +156,15 @@ pub fn execute(
             .graph
             .order
             .iter()
-            .map(|&node| task_summary(ws, plan, node, &statuses[node], schedule.durations[node]))
+            .map(|&node| {
+                let mut task =
+                    task_summary(ws, plan, node, &statuses[node], schedule.durations[node]);
+                // A batch member ran the batch's invocation, not its own form.
+                if let Some(command) = batched_commands.get(&node) {
+                    task.command = Some(command.clone());
+                }
+                task
+            })
             .collect(),
     };
     sink.event(Event::RunFinished { summary: &summary });
@@ -287,6 +303,9 @@ struct Runner<'a> {
     /// Asked before the first task that runs (not for cache hits).
     targets: TargetCheck,
     cache_faults: &'a CacheFaults,
+    next_batch: AtomicUsize,
+    /// What each batch member really ran (the batch's invocation), for the summary.
+    batched_commands: Mutex<HashMap<NodeIndex, String>>,
 }
 
 impl<'a> Runner<'a> {
@@ -422,6 +441,24 @@ impl<'a> Runner<'a> {
                 .map(|s| s.unwrap_or(TaskStatus::Cancelled))
                 .collect();
         }
+        let members: Vec<(NodeIndex, &str)> = missed
+            .iter()
+            .map(|&i| (nodes[i], self.plan.graph.label(nodes[i])))
+            .collect();
+        let tasks: Vec<&str> = missed
+            .iter()
+            .map(|&i| self.plan.graph.nodes[nodes[i]].task.as_str())
+            .collect();
+        let output = LiveOutput {
+            runner: self,
+            batch: BatchId(self.next_batch.fetch_add(1, Ordering::Relaxed)),
+            label: batch_label(&tasks, kind),
+        };
+        self.sink.event(Event::BatchStarted {
+            batch: output.batch,
+            label: &output.label,
+            members: &members,
+        });
         for &i in &missed {
             let node = nodes[i];
             self.sink.event(Event::TaskStarted {
@@ -446,10 +483,19 @@ impl<'a> Runner<'a> {
                 self.ws.pipeline.env_mode,
                 &self.ws.pipeline.global_env,
             ),
-            nextest: crate::plan::nextest_installed(),
+            test_runner: TestRunner::detect(),
         };
         let started = Instant::now();
-        let run = batch.run(&self.ws.root, self.children, &LiveOutput { runner: self });
+        let run = batch.run(&self.ws.root, self.children, &output);
+        {
+            let mut commands = self
+                .batched_commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for &(node, _) in &members {
+                commands.insert(node, run.command.clone());
+            }
+        }
         let lock_after_run = std::fs::read_to_string(self.ws.root.join("Cargo.lock"))
             .ok()
             .and_then(|text| crate::cargo_lock::Lock::parse(&text));
@@ -482,6 +528,11 @@ impl<'a> Runner<'a> {
             self.finished(node, &after.task, &result.status, started, &result.log);
             statuses[i] = Some(result.status);
         }
+        self.sink.event(Event::BatchFinished {
+            batch: output.batch,
+            label: &output.label,
+            duration: started.elapsed(),
+        });
         statuses
             .into_iter()
             .map(|s| s.unwrap_or(TaskStatus::Cancelled))
@@ -853,17 +904,28 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Streams a batch's attributed lines as the members' live output.
+/// Streams a batch's lines: a member's as its live output, the rest as the
+/// batch's own.
 struct LiveOutput<'r, 'a> {
     runner: &'r Runner<'a>,
+    batch: BatchId,
+    label: String,
 }
 
 impl BatchOutput for LiveOutput<'_, '_> {
-    fn line(&self, node: NodeIndex, line: &[u8]) {
+    fn member_line(&self, node: NodeIndex, line: &[u8]) {
         let label = self.runner.plan.graph.label(node);
         self.runner
             .sink
             .event(Event::TaskOutput { node, label, line });
+    }
+
+    fn batch_line(&self, line: &[u8]) {
+        self.runner.sink.event(Event::BatchOutput {
+            batch: self.batch,
+            label: &self.label,
+            line,
+        });
     }
 }
 

@@ -7,6 +7,7 @@
 //! control sequence but colour, `workflow_commands.rs` keeps GitHub Actions
 //! from reading commands in it.
 
+mod progress;
 mod sanitize;
 mod style;
 mod workflow_commands;
@@ -17,10 +18,10 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use xtask_engine::summary::RunSummary;
-use xtask_engine::{Event, EventSink, NodeIndex, TaskStatus};
+use xtask_engine::{BatchId, Event, EventSink, LogCapture, NodeIndex, TaskStatus};
 
+use progress::Progress;
 pub use sanitize::{clean_line, clean_message, display_lines};
 pub use style::{Style, draw_progress};
 
@@ -49,6 +50,14 @@ impl OutputLogs {
             _ => return None,
         })
     }
+
+    /// Whether tasks get a line when they start and end (with their keys).
+    fn shows_status(self) -> bool {
+        matches!(
+            self,
+            OutputLogs::Full | OutputLogs::NewOnly | OutputLogs::HashOnly
+        )
+    }
 }
 
 /// The reporter of one run; an [`EventSink`] shared by the engine's workers.
@@ -65,9 +74,26 @@ pub struct Reporter {
 struct State {
     /// Output held back until the task finishes (GitHub groups, errors-only).
     held: HashMap<NodeIndex, Vec<u8>>,
-    progress: Option<ProgressBar>,
-    running: Vec<String>,
+    /// The batches running now, and the batch each running member is in.
+    batches: HashMap<BatchId, BatchView>,
+    batch_of: HashMap<NodeIndex, BatchId>,
+    progress: Option<Progress>,
     warnings: usize,
+}
+
+/// A running batch, as the reporter shows it.
+struct BatchView {
+    /// Its label as shown (`lint ×3`).
+    label: String,
+    /// Text held back until the batch ends, prefixed and cleaned: on GitHub
+    /// Actions the whole group (its lines and its members', in order); with
+    /// errors-only its own lines, shown if a member failed.
+    held: LogCapture,
+    /// `::error::` lines for its failed members, after the group.
+    errors: String,
+    executed: usize,
+    failed: usize,
+    cancelled: usize,
 }
 
 impl Reporter {
@@ -90,23 +116,35 @@ impl Reporter {
         matches!(self.logs, OutputLogs::Full | OutputLogs::NewOnly)
     }
 
+    /// Whether an executing task's output can be shown at all (now or when
+    /// it ends): not with hash-only or none, so it need not be held either.
+    fn may_show_output(&self) -> bool {
+        matches!(
+            self.logs,
+            OutputLogs::Full | OutputLogs::NewOnly | OutputLogs::ErrorsOnly
+        )
+    }
+
     fn print(&self, state: &State, text: &str) {
         match &state.progress {
-            Some(bar) => bar.suspend(|| write_stdout(text.as_bytes())),
+            Some(progress) => progress.suspend(|| write_stdout(text.as_bytes())),
             None => write_stdout(text.as_bytes()),
         }
     }
 
-    /// Task output as display lines (see sanitize.rs), each with the prefix.
-    fn prefixed(&self, node: NodeIndex, label: &str, bytes: &[u8]) -> String {
+    /// Task output as display lines (see sanitize.rs), each after `prefix`.
+    fn prefixed(&self, prefix: &str, bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len() + 32);
-        let prefix = self.style.task_prefix(node, &shown(label));
         for line in display_lines(bytes, self.style.color) {
-            out.push_str(&prefix);
+            out.push_str(prefix);
             out.push_str(&line);
             out.push('\n');
         }
         out
+    }
+
+    fn task_prefix(&self, node: NodeIndex, label: &str) -> String {
+        self.style.task_prefix(node, &shown(label))
     }
 
     /// Text for a GitHub Actions log, with workflow commands in it disarmed.
@@ -115,6 +153,50 @@ impl Reporter {
             workflow_commands::guard(&text, &self.command_token)
         } else {
             text
+        }
+    }
+
+    fn task_started(&self, state: &mut State, node: NodeIndex, label: &str, key: &str) {
+        if state.batch_of.contains_key(&node) {
+            // The batch's first line named it; its key comes with its status.
+            return;
+        }
+        if let Some(progress) = &mut state.progress {
+            progress.task_started(&shown(label));
+        }
+        if self.logs.shows_status() {
+            let short = &key[..key.len().min(16)];
+            let text = format!("cache miss, executing {short}\n");
+            if self.style.github_groups {
+                state
+                    .held
+                    .entry(node)
+                    .or_default()
+                    .extend_from_slice(text.as_bytes());
+            } else {
+                let line = self.prefixed(&self.task_prefix(node, label), text.as_bytes());
+                self.print(state, &line);
+            }
+        }
+    }
+
+    fn task_output(&self, state: &mut State, node: NodeIndex, label: &str, line: &[u8]) {
+        if !self.may_show_output() {
+            return;
+        }
+        if self.holds_output() {
+            let batch = state.batch_of.get(&node).copied();
+            match batch.and_then(|b| state.batches.get_mut(&b)) {
+                // A member's lines stay in order with the batch's, in its group.
+                Some(view) if self.style.github_groups => {
+                    let text = self.prefixed(&self.task_prefix(node, label), line);
+                    view.held.push(text.as_bytes());
+                }
+                _ => state.held.entry(node).or_default().extend_from_slice(line),
+            }
+        } else if self.streams_output() {
+            let text = self.prefixed(&self.task_prefix(node, label), line);
+            self.print(state, &text);
         }
     }
 
@@ -128,23 +210,25 @@ impl Reporter {
         log: &[u8],
     ) {
         let held = state.held.remove(&node).unwrap_or_default();
-        state.running.retain(|l| *l != shown(label));
+        let batch = state.batch_of.remove(&node);
+        if let Some(progress) = &mut state.progress {
+            progress.task_finished(&shown(label), batch);
+        }
+        let prefix = self.task_prefix(node, label);
         let short = &key[..key.len().min(16)];
         let mut block = String::new();
         match status {
             TaskStatus::Cached => match self.logs {
                 OutputLogs::Full => {
                     block.push_str(&self.prefixed(
-                        node,
-                        label,
+                        &prefix,
                         format!("cache hit, replaying logs {short}\n").as_bytes(),
                     ));
-                    block.push_str(&self.prefixed(node, label, log));
+                    block.push_str(&self.prefixed(&prefix, log));
                 }
                 OutputLogs::NewOnly | OutputLogs::HashOnly => {
                     block.push_str(&self.prefixed(
-                        node,
-                        label,
+                        &prefix,
                         format!("cache hit, suppressing logs {short}\n").as_bytes(),
                     ));
                 }
@@ -158,44 +242,169 @@ impl Reporter {
                     OutputLogs::HashOnly | OutputLogs::None => false,
                 };
                 if show_log {
-                    block.push_str(&self.prefixed(node, label, &held));
+                    block.push_str(&self.prefixed(&prefix, &held));
+                }
+                // A batch's output does not say which members passed: each
+                // says so, with its key (its start had no line of its own).
+                if batch.is_some() && *status == TaskStatus::Executed && self.logs.shows_status() {
+                    block.push_str(
+                        &self.prefixed(&prefix, format!("executed {short}\n").as_bytes()),
+                    );
                 }
                 if let TaskStatus::Failed { exit_code } = status
                     && self.logs != OutputLogs::None
                 {
                     block.push_str(&self.prefixed(
-                        node,
-                        label,
+                        &prefix,
                         format!("command failed (exit code {exit_code})\n").as_bytes(),
                     ));
                 }
             }
             TaskStatus::Skipped { .. } | TaskStatus::Empty => {}
         }
+        let error = match status {
+            TaskStatus::Failed { exit_code } => Some(format!(
+                "::error::{} failed with exit code {exit_code}\n",
+                shown(label)
+            )),
+            _ => None,
+        };
+        if let Some(view) = batch.and_then(|b| state.batches.get_mut(&b)) {
+            match status {
+                TaskStatus::Executed => view.executed += 1,
+                TaskStatus::Failed { .. } => view.failed += 1,
+                _ => view.cancelled += 1,
+            }
+            if self.style.github_groups {
+                // Printed with the batch's group when the batch ends.
+                view.held.push(block.as_bytes());
+                if let (Some(error), false) = (error, block.is_empty()) {
+                    view.errors.push_str(&error);
+                }
+                return;
+            }
+        }
         if !block.is_empty() {
             if self.style.github_groups {
-                let label = shown(label);
-                let mut grouped = format!("::group::{label}\n");
+                let mut grouped = format!("::group::{}\n", shown(label));
                 grouped.push_str(&self.guarded(block));
                 grouped.push_str("::endgroup::\n");
-                if let TaskStatus::Failed { exit_code } = status {
-                    grouped.push_str(&format!(
-                        "::error::{label} failed with exit code {exit_code}\n"
-                    ));
-                }
+                grouped.push_str(error.as_deref().unwrap_or(""));
                 block = grouped;
             }
             self.print(state, &block);
         }
-        if let Some(bar) = &state.progress {
-            bar.inc(1);
-            bar.set_message(state.running.join(", "));
+    }
+
+    fn batch_started(
+        &self,
+        state: &mut State,
+        batch: BatchId,
+        label: &str,
+        members: &[(NodeIndex, &str)],
+    ) {
+        let label = shown(label).into_owned();
+        if let Some(progress) = &mut state.progress {
+            progress.batch_started(batch, &label, members.len());
+        }
+        for &(node, _) in members {
+            state.batch_of.insert(node, batch);
+        }
+        let mut view = BatchView {
+            label,
+            held: LogCapture::default(),
+            errors: String::new(),
+            executed: 0,
+            failed: 0,
+            cancelled: 0,
+        };
+        if self.logs.shows_status() {
+            let names: Vec<&str> = members.iter().map(|&(_, label)| label).collect();
+            let text = self.prefixed(
+                &self.style.batch_prefix(&view.label),
+                format!("cache miss, executing {}\n", names.join(", ")).as_bytes(),
+            );
+            if self.style.github_groups {
+                view.held.push(text.as_bytes());
+            } else {
+                self.print(state, &text);
+            }
+        }
+        state.batches.insert(batch, view);
+    }
+
+    fn batch_output(&self, state: &mut State, batch: BatchId, label: &str, line: &[u8]) {
+        if let Some(progress) = &state.progress
+            && let Some(last) = display_lines(line, false).last()
+        {
+            progress.batch_line(batch, last);
+        }
+        if !self.may_show_output() {
+            return;
+        }
+        let text = self.prefixed(&self.style.batch_prefix(&shown(label)), line);
+        if self.holds_output() {
+            if let Some(view) = state.batches.get_mut(&batch) {
+                view.held.push(text.as_bytes());
+            }
+        } else if self.streams_output() {
+            self.print(state, &text);
+        }
+    }
+
+    fn batch_finished(&self, state: &mut State, batch: BatchId, duration: Duration) {
+        if let Some(progress) = &mut state.progress {
+            progress.batch_finished(batch);
+        }
+        let Some(view) = state.batches.remove(&batch) else {
+            return;
+        };
+        if self.logs == OutputLogs::ErrorsOnly && view.failed == 0 {
+            return;
+        }
+        let mut text = String::from_utf8_lossy(&view.held.finish()).into_owned();
+        if self.logs.shows_status() {
+            let mut counts = Vec::new();
+            for (count, what) in [
+                (view.executed, "executed"),
+                (view.failed, "failed"),
+                (view.cancelled, "cancelled"),
+            ] {
+                if count > 0 {
+                    counts.push(format!("{count} {what}"));
+                }
+            }
+            text.push_str(
+                &self.prefixed(
+                    &self.style.batch_prefix(&view.label),
+                    format!(
+                        "finished in {} ({})\n",
+                        format_duration(duration),
+                        counts.join(", ")
+                    )
+                    .as_bytes(),
+                ),
+            );
+        }
+        if self.style.github_groups {
+            if text.is_empty() {
+                return;
+            }
+            let mut grouped = format!("::group::{}\n", view.label);
+            grouped.push_str(&self.guarded(text));
+            grouped.push_str("::endgroup::\n");
+            grouped.push_str(&view.errors);
+            self.print(state, &grouped);
+        } else {
+            // With errors-only this is what cargo said that no member owns
+            // (an error in a crate outside the batch): shown on failure only.
+            self.print(state, &text);
         }
     }
 
     fn summary(&self, state: &mut State, summary: &RunSummary) {
-        if let Some(bar) = state.progress.take() {
-            bar.finish_and_clear();
+        if let Some(progress) = state.progress.take() {
+            progress.finish();
         }
         let t = &summary.totals;
         let successful = t.cached + t.executed;
@@ -241,6 +450,13 @@ impl Reporter {
         }
         write_stdout(text.as_bytes());
     }
+
+    fn stderr_line(&self, state: &State, text: &str) {
+        match &state.progress {
+            Some(progress) => progress.suspend(|| write_stderr(text.as_bytes())),
+            None => write_stderr(text.as_bytes()),
+        }
+    }
 }
 
 impl EventSink for Reporter {
@@ -249,57 +465,17 @@ impl EventSink for Reporter {
         match event {
             Event::RunStarted { tasks, concurrency } => {
                 if self.style.progress && tasks > 0 {
-                    let bar = ProgressBar::with_draw_target(
-                        Some(tasks as u64),
-                        ProgressDrawTarget::stderr(),
-                    );
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "{spinner} [{pos}/{len}] {elapsed} {wide_msg}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                    );
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    state.progress = Some(bar);
+                    state.progress = Some(Progress::new(tasks));
                 } else if !self.style.progress && self.logs != OutputLogs::None {
                     let line = format!("xtask: running {tasks} tasks, {concurrency} at a time\n");
                     write_stderr(line.as_bytes());
                 }
             }
             Event::TaskStarted { node, label, key } => {
-                state.running.push(shown(label).into_owned());
-                if let Some(bar) = &state.progress {
-                    bar.set_message(state.running.join(", "));
-                }
-                if matches!(
-                    self.logs,
-                    OutputLogs::Full | OutputLogs::NewOnly | OutputLogs::HashOnly
-                ) {
-                    let short = &key[..key.len().min(16)];
-                    let line = self.prefixed(
-                        node,
-                        label,
-                        format!("cache miss, executing {short}\n").as_bytes(),
-                    );
-                    if self.style.github_groups {
-                        let text = format!("cache miss, executing {short}\n");
-                        state
-                            .held
-                            .entry(node)
-                            .or_default()
-                            .extend_from_slice(text.as_bytes());
-                    } else {
-                        self.print(&state, &line);
-                    }
-                }
+                self.task_started(&mut state, node, label, key)
             }
             Event::TaskOutput { node, label, line } => {
-                if self.holds_output() {
-                    state.held.entry(node).or_default().extend_from_slice(line);
-                } else if self.streams_output() {
-                    let text = self.prefixed(node, label, line);
-                    self.print(&state, &text);
-                }
+                self.task_output(&mut state, node, label, line)
             }
             Event::TaskFinished {
                 node,
@@ -309,6 +485,17 @@ impl EventSink for Reporter {
                 log,
                 ..
             } => self.task_finished(&mut state, node, label, key, status, log),
+            Event::BatchStarted {
+                batch,
+                label,
+                members,
+            } => self.batch_started(&mut state, batch, label, members),
+            Event::BatchOutput { batch, label, line } => {
+                self.batch_output(&mut state, batch, label, line)
+            }
+            Event::BatchFinished {
+                batch, duration, ..
+            } => self.batch_finished(&mut state, batch, duration),
             Event::Warning { message } => {
                 state.warnings += 1;
                 let text = self.guarded(format!(
@@ -316,17 +503,11 @@ impl EventSink for Reporter {
                     self.style.warning("warning:"),
                     clean_message(&message)
                 ));
-                match &state.progress {
-                    Some(bar) => bar.suspend(|| write_stderr(text.as_bytes())),
-                    None => write_stderr(text.as_bytes()),
-                }
+                self.stderr_line(&state, &text);
             }
             Event::Notice { message } => {
                 let text = format!("xtask: {message}\n");
-                match &state.progress {
-                    Some(bar) => bar.suspend(|| write_stderr(text.as_bytes())),
-                    None => write_stderr(text.as_bytes()),
-                }
+                self.stderr_line(&state, &text);
             }
             Event::RunFinished { summary } => self.summary(&mut state, summary),
         }

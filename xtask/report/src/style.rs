@@ -71,6 +71,12 @@ impl Style {
         self.paint(PALETTE[node % PALETTE.len()], &prefix)
     }
 
+    /// `build ×12: `, the prefix of a batch's own lines: bold, in no task's
+    /// colour, so it never reads as one of its members.
+    pub fn batch_prefix(&self, label: &str) -> String {
+        self.paint("1", &format!("{label}: "))
+    }
+
     pub fn highlight(&self, text: &str) -> String {
         self.paint("1;32", text)
     }
