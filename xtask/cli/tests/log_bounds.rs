@@ -91,3 +91,54 @@ fn a_200_mib_log_is_streamed_stored_bounded_and_replayed_bounded() {
         replayed.len()
     );
 }
+
+/// 8 MiB of output, then a failure.
+const LOUD_FAILURE: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+
+[workspace.metadata.xtask.tasks.loud]
+command = "echo first line; head -c 8388608 /dev/zero | tr '\\0' x | fold -w 1000; echo; echo last line; exit 3"
+--- .gitignore
+/target
+/turbo-cache
+--- crates/a/Cargo.toml
+[package]
+name = "a"
+version = "0.1.0"
+edition = "2021"
+--- crates/a/src/lib.rs
+"#;
+
+/// Where the reporter holds a task's output until it ends (errors-only,
+/// GitHub groups), it holds what a stored log keeps: the first and last MiBs
+/// with a marker, not everything.
+#[test]
+fn output_held_until_a_task_ends_is_bounded() {
+    let fx = Fixture::new(LOUD_FAILURE);
+    for (mode, env) in [
+        ("errors-only", None),
+        ("full", Some(("GITHUB_ACTIONS", "true"))),
+    ] {
+        let mut command = fx.command(&["run", "loud", &format!("--output-logs={mode}")]);
+        if let Some((k, v)) = env {
+            command.env(k, v);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{mode}: the task fails");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("a#loud: first line"), "{mode}");
+        assert!(stdout.contains("a#loud: last line"), "{mode}");
+        assert!(
+            stdout.contains("bytes of output dropped here"),
+            "{mode}: no marker"
+        );
+        assert!(
+            stdout.len() < 6 << 20,
+            "{mode}: {} bytes printed",
+            stdout.len()
+        );
+    }
+}

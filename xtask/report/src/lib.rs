@@ -72,8 +72,10 @@ pub struct Reporter {
 
 #[derive(Default)]
 struct State {
-    /// Output held back until the task finishes (GitHub groups, errors-only).
-    held: HashMap<NodeIndex, Vec<u8>>,
+    /// Output held back until the task finishes (GitHub groups, errors-only),
+    /// bounded as stored logs are: a task printing gigabytes must not make
+    /// the reporter hold them.
+    held: HashMap<NodeIndex, LogCapture>,
     /// The batches running now, and the batch each running member is in.
     batches: HashMap<BatchId, BatchView>,
     batch_of: HashMap<NodeIndex, BatchId>,
@@ -168,11 +170,7 @@ impl Reporter {
             let short = &key[..key.len().min(16)];
             let text = format!("cache miss, executing {short}\n");
             if self.style.github_groups {
-                state
-                    .held
-                    .entry(node)
-                    .or_default()
-                    .extend_from_slice(text.as_bytes());
+                state.held.entry(node).or_default().push(text.as_bytes());
             } else {
                 let line = self.prefixed(&self.task_prefix(node, label), text.as_bytes());
                 self.print(state, &line);
@@ -192,7 +190,7 @@ impl Reporter {
                     let text = self.prefixed(&self.task_prefix(node, label), line);
                     view.held.push(text.as_bytes());
                 }
-                _ => state.held.entry(node).or_default().extend_from_slice(line),
+                _ => state.held.entry(node).or_default().push(line),
             }
         } else if self.streams_output() {
             let text = self.prefixed(&self.task_prefix(node, label), line);
@@ -209,7 +207,11 @@ impl Reporter {
         status: &TaskStatus,
         log: &[u8],
     ) {
-        let held = state.held.remove(&node).unwrap_or_default();
+        let held = state
+            .held
+            .remove(&node)
+            .map(LogCapture::finish)
+            .unwrap_or_default();
         let batch = state.batch_of.remove(&node);
         if let Some(progress) = &mut state.progress {
             progress.task_finished(&shown(label), batch);
