@@ -249,6 +249,14 @@ fn a_dry_run_shows_the_command_a_test_task_runs() {
     let dry = fx.ok(&["run", "test", "--filter", "good", "--dry-run=json"]);
     let dry: serde_json::Value = serde_json::from_str(&dry).unwrap();
     let planned = dry["tasks"][0]["command"].as_str().unwrap().to_string();
+    assert_eq!(dry["tasks"][0]["batched"], true);
+    let dry_text = fx.ok(&["run", "test", "--filter", "good", "--dry-run"]);
+    assert!(
+        dry_text.contains(&format!(
+            "  command       = {planned}\n  batched       = yes: "
+        )),
+        "{dry_text}"
+    );
     let (out, summary) = run(&fx, &["test", "--filter", "good"]);
     // What ran, as the batch echoed it: one `$ …` line per command.
     let echoed: Vec<&str> = lines_of(&out, "test ×1: $ ")

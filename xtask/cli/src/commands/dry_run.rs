@@ -22,6 +22,9 @@ struct DryRunTask<'a> {
     /// `HIT` or `MISS` in the local cache; `DISABLED` when the task is not cached.
     cache: &'static str,
     command: Option<&'a str>,
+    /// Runs as one cargo invocation with the other cache-missed tasks of its
+    /// kind that are ready at the same time (`command` is its part alone).
+    batched: bool,
     directory: &'a str,
     dependencies: Vec<&'a str>,
     dependents: Vec<&'a str>,
@@ -61,6 +64,8 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
                 key: &planned.key,
                 cache,
                 command: planned.command.as_deref(),
+                batched: matches!(task.def.action, xtask_config::Action::Cargo(_))
+                    && !task.def.persistent,
                 directory: &package.dir,
                 dependencies: task.deps.iter().map(|&d| plan.graph.label(d)).collect(),
                 dependents: task
@@ -96,6 +101,12 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
             "  command       = {}",
             task.command.unwrap_or("<nothing to run>")
         );
+        if task.batched {
+            println!(
+                "  batched       = yes: one cargo invocation (-p per package) with the other ready `{}` tasks of the same settings",
+                task.task
+            );
+        }
         println!(
             "  directory     = {}",
             if task.directory.is_empty() {
