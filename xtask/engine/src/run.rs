@@ -441,32 +441,7 @@ impl<'a> Runner<'a> {
                 .map(|s| s.unwrap_or(TaskStatus::Cancelled))
                 .collect();
         }
-        let members: Vec<(NodeIndex, &str)> = missed
-            .iter()
-            .map(|&i| (nodes[i], self.plan.graph.label(nodes[i])))
-            .collect();
-        let tasks: Vec<&str> = missed
-            .iter()
-            .map(|&i| self.plan.graph.nodes[nodes[i]].task.as_str())
-            .collect();
-        let output = LiveOutput {
-            runner: self,
-            batch: BatchId(self.next_batch.fetch_add(1, Ordering::Relaxed)),
-            label: batch_label(&tasks, kind),
-        };
-        self.sink.event(Event::BatchStarted {
-            batch: output.batch,
-            label: &output.label,
-            members: &members,
-        });
-        for &i in &missed {
-            let node = nodes[i];
-            self.sink.event(Event::TaskStarted {
-                node,
-                label: self.plan.graph.label(node),
-                key: &settled[i].key,
-            });
-        }
+        let (output, members) = self.start_batch(kind, nodes, &missed, &settled);
         let batch = Batch {
             graph: &self.ws.graph,
             kind,
@@ -492,7 +467,7 @@ impl<'a> Runner<'a> {
                 .batched_commands
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            for &(node, _) in &members {
+            for &node in &members {
                 commands.insert(node, run.command.clone());
             }
         }
@@ -537,6 +512,45 @@ impl<'a> Runner<'a> {
             .into_iter()
             .map(|s| s.unwrap_or(TaskStatus::Cancelled))
             .collect()
+    }
+
+    /// Tells the reporter a batch of `missed` (indices into `nodes`) starts,
+    /// then each member; returns where the batch's lines go, and the members.
+    fn start_batch<'r>(
+        &'r self,
+        kind: xtask_config::CargoKind,
+        nodes: &[NodeIndex],
+        missed: &[usize],
+        settled: &[Cow<'_, PlannedTask>],
+    ) -> (LiveOutput<'r, 'a>, Vec<NodeIndex>) {
+        let members: Vec<(NodeIndex, &str)> = missed
+            .iter()
+            .map(|&i| (nodes[i], self.plan.graph.label(nodes[i])))
+            .collect();
+        let tasks: Vec<&str> = missed
+            .iter()
+            .map(|&i| self.plan.graph.nodes[nodes[i]].task.as_str())
+            .collect();
+        let output = LiveOutput {
+            runner: self,
+            batch: BatchId(self.next_batch.fetch_add(1, Ordering::Relaxed)),
+            label: batch_label(&tasks, kind),
+        };
+        self.sink.event(Event::BatchStarted {
+            batch: output.batch,
+            label: &output.label,
+            members: &members,
+        });
+        for &i in missed {
+            let node = nodes[i];
+            self.sink.event(Event::TaskStarted {
+                node,
+                label: self.plan.graph.label(node),
+                key: &settled[i].key,
+            });
+        }
+        let members = members.into_iter().map(|(node, _)| node).collect();
+        (output, members)
     }
 
     fn process(&self, node: NodeIndex) -> TaskStatus {
