@@ -421,3 +421,35 @@ fn github_actions_shows_a_batch_as_one_group() {
         "#]],
     );
 }
+
+#[test]
+fn with_errors_only_a_batch_shows_only_when_a_member_failed() {
+    let fx = Fixture::new(WARNINGS);
+    let run = |args: &[&str]| {
+        let output = fx
+            .command(args)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        (output.status.success(), text(&output))
+    };
+    let (ok, passing) = run(&["run", "check", "--output-logs=errors-only"]);
+    assert!(ok, "{passing}");
+    assert!(
+        !passing.contains("check ×3") && !passing.contains("#check: "),
+        "nothing failed, nothing shown:\n{passing}"
+    );
+    let (ok, out) = run(&["run", "lint", "--continue", "--output-logs=errors-only"]);
+    assert!(!ok, "{out}");
+    assert!(
+        lines_of(&out, "noisy#lint: ")
+            .iter()
+            .any(|l| l.contains("noisy_unused")),
+        "a failed member's log:\n{out}"
+    );
+    assert_eq!(
+        out.matches("lint ×3: $ cargo clippy").count(),
+        1,
+        "and the batch's own lines, once:\n{out}"
+    );
+}
