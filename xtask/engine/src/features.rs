@@ -53,14 +53,14 @@ pub fn resolve(
             if dep.kind == DepKind::Dev && !with_dev {
                 continue;
             }
-            if dep.optional && !enabled.optional_deps.contains(&dep.key) {
+            if dep.optional && !enabled.optional_deps.contains(dep.key()) {
                 continue;
             }
             let mut wanted: BTreeSet<String> = dep.features.iter().cloned().collect();
             if dep.default_features {
                 wanted.insert("default".to_string());
             }
-            if let Some(forwarded) = enabled.forwarded.get(&dep.key) {
+            if let Some(forwarded) = enabled.forwarded.get(dep.key()) {
                 wanted.extend(forwarded.iter().cloned());
             }
             requested
@@ -173,15 +173,11 @@ mod tests {
         features: &[&str],
         optional: bool,
     ) -> DeclaredDependency {
-        DeclaredDependency {
-            name: name.into(),
-            key: name.into(),
-            kind: DepKind::Normal,
-            features: features.iter().map(|s| s.to_string()).collect(),
-            default_features: true,
-            optional,
-            member,
-        }
+        let mut dep = DeclaredDependency::new(name.into(), None, DepKind::Normal);
+        dep.features = features.iter().map(|s| s.to_string()).collect();
+        dep.optional = optional;
+        dep.member = member;
+        dep
     }
 
     /// `shared` has a feature `extra`; `a` uses it plainly, `b` with `extra`,

@@ -29,6 +29,7 @@ mod rustup_targets;
 pub mod scope;
 mod settle;
 pub mod summary;
+mod target_layout;
 pub mod task_graph;
 mod workspace;
 mod workspace_files;
@@ -41,7 +42,7 @@ pub use events::{BatchId, Event, EventSink, TaskStatus};
 pub use exec::Children;
 pub use history::History;
 pub use log_capture::LogCapture;
-pub use plan::{Plan, PlannedTask, plan, take_snapshot};
+pub use plan::{Plan, PlannedTask, plan, plan_current, take_snapshot};
 pub use random::random_token;
 pub use reaper::{REAPER_ARG, reap_task_groups};
 pub use run::{RunOptions, error_chain, execute};
@@ -59,6 +60,10 @@ pub enum EngineError {
     Hash(#[from] xtask_hash::HashError),
     #[error(transparent)]
     Cache(#[from] xtask_cache::CacheError),
+    /// The cached package graph missed a new auto-discovered target:
+    /// `plan_current` reloads it and plans again.
+    #[error("the cached package graph is out of date")]
+    StaleGraph,
     #[error("failed to read {path}")]
     Io {
         path: PathBuf,

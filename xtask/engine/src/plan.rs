@@ -62,7 +62,26 @@ pub struct PlannedTask {
     pub outputs: Vec<String>,
 }
 
-/// Plans `tasks` over the packages in `scope`.
+/// Plans `tasks` over the packages in `scope`, loading the package graph
+/// from cargo again first if the cached one missed a new auto-discovered
+/// target (see `target_layout.rs`).
+pub fn plan_current(
+    ws: &mut Workspace,
+    tasks: &[String],
+    scope: &[PackageIndex],
+    env: &Environment,
+) -> Result<Plan, EngineError> {
+    match plan(ws, tasks, scope, env) {
+        Err(EngineError::StaleGraph) => {
+            ws.reload_graph()?;
+            plan(ws, tasks, scope, env)
+        }
+        other => other,
+    }
+}
+
+/// Plans `tasks` over the packages in `scope`. `Err(StaleGraph)` when the
+/// cached graph must be reloaded first ([`plan_current`] does that).
 pub fn plan(
     ws: &Workspace,
     tasks: &[String],
@@ -73,6 +92,11 @@ pub fn plan(
     let mut uncacheable = Vec::new();
     let snapshot = take_snapshot(ws)?;
     let files = PackageFiles::new(&ws.graph, &snapshot);
+    let layout = crate::target_layout::digest(&ws.graph, &files);
+    let fresh = ws.graph_source == xtask_graph::GraphSource::CargoMetadata;
+    if !crate::target_layout::still_current(&ws.state_dir, &layout, fresh) {
+        return Err(EngineError::StaleGraph);
+    }
     let global_files = inputs::global_inputs(&snapshot, &ws.pipeline.global_inputs);
 
     let mut output_globs: HashMap<PackageIndex, GlobSet> = HashMap::new();
@@ -137,8 +161,14 @@ pub fn plan(
                 key_inputs.discovered = Some(resolver.resolve(names));
             }
         }
+        // Without discovered inputs the key is the declared one: encode once.
+        let key = if key_inputs.discovered.is_some() {
+            key_inputs.key()
+        } else {
+            declared_key.clone()
+        };
         planned[node] = Some(PlannedTask {
-            key: key_inputs.key(),
+            key,
             declared_key,
             discovered: names,
             inputs: key_inputs,

@@ -785,14 +785,17 @@ impl<'a> Runner<'a> {
 
     /// The task as it must be looked up now (see `settle.rs`).
     fn settled(&self, node: NodeIndex) -> Cow<'a, PlannedTask> {
-        let command_env = self.command_env(node);
-        let resolver = self.resolver(&command_env);
+        // The task's environment is computed only if a manifest must be
+        // valued: most tasks of a warm run never need it.
         settle::settle(
             self.plan,
             node,
             self.final_keys,
             |declared| self.manifest(declared),
-            &resolver,
+            |names| {
+                let command_env = self.command_env(node);
+                self.resolver(&command_env).resolve(names)
+            },
         )
     }
 

@@ -42,7 +42,7 @@ pub(crate) fn settle<'p>(
     node: NodeIndex,
     final_keys: &FinalKeys,
     manifest: impl FnOnce(&str) -> Option<DiscoveredNames>,
-    resolver: &Resolver<'_>,
+    resolve: impl FnOnce(&DiscoveredNames) -> crate::key::DiscoveredInputs,
 ) -> Cow<'p, PlannedTask> {
     let planned = &plan.tasks[node];
     let mut settled: Option<PlannedTask> = None;
@@ -71,7 +71,7 @@ pub(crate) fn settle<'p>(
         && !names.is_empty()
     {
         let task = settled.get_or_insert_with(|| planned.clone());
-        task.inputs.discovered = Some(resolver.resolve(&names));
+        task.inputs.discovered = Some(resolve(&names));
         task.discovered = Some(names);
     }
     match settled {

@@ -79,6 +79,15 @@ impl Workspace {
         })
     }
 
+    /// Loads the package graph from cargo again (the cached one is stale)
+    /// and the pipeline over it.
+    pub fn reload_graph(&mut self) -> Result<(), EngineError> {
+        self.graph = xtask_graph::reload(&self.root, &self.state_dir)?;
+        self.graph_source = GraphSource::CargoMetadata;
+        self.pipeline = Pipeline::load(&self.graph)?;
+        Ok(())
+    }
+
     /// Workspace-relative directories that are never inputs: the target
     /// directory and the cache, when they are inside the workspace.
     pub fn skipped_dirs(&self) -> Vec<String> {

@@ -5,10 +5,11 @@
 //! change our graph: the root manifest, every member manifest, Cargo.lock,
 //! `.cargo/config(.toml)`, `CARGO_TARGET_DIR`, and the subdirectories of each
 //! directory that holds members (a new crate under a `members = ["crates/*"]`
-//! glob changes no manifest, only that listing; files there do not matter),
-//! and what cargo's target auto-discovery looks at in each member
-//! (`src/bin/`, `examples/`, `tests/`, `benches/`, `build.rs`, `src/main.rs`,
-//! `src/lib.rs`).
+//! glob changes no manifest, only that listing; files there do not matter).
+//! What cargo's target auto-discovery looks at (`src/bin/`, `examples/`, …)
+//! is checked by the engine against the files it hashes anyway
+//! (`engine/src/target_layout.rs`): probing it here cost a warm run seven
+//! system calls per package.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::PackageGraph;
 
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct CachedGraph {
@@ -71,28 +72,9 @@ fn fingerprint(graph: &PackageGraph) -> String {
     for dir in member_parent_dirs(graph) {
         hasher.update(b"listing");
         hasher.update(dir.as_os_str().as_encoded_bytes());
-        for name in listing(&dir, |t| t.is_dir()) {
+        for name in listing(&dir) {
             hasher.update(name.as_encoded_bytes());
             hasher.update(b"\0");
-        }
-    }
-    // Cargo discovers targets from the file tree: a new `src/bin/x.rs` or
-    // `examples/y.rs` (or a `build.rs`) changes the package's targets, and
-    // so its binaries and outputs, without any manifest changing.
-    for package in &graph.packages {
-        let dir = root.join(&package.dir);
-        for file in ["build.rs", "src/main.rs", "src/lib.rs"] {
-            hasher.update(b"target-file");
-            hasher.update(file.as_bytes());
-            hasher.update(&[u8::from(dir.join(file).exists())]);
-        }
-        for sub in ["src/bin", "examples", "tests", "benches"] {
-            hasher.update(b"target-dir-listing");
-            hasher.update(sub.as_bytes());
-            for name in listing(&dir.join(sub), |_| true) {
-                hasher.update(name.as_encoded_bytes());
-                hasher.update(b"\0");
-            }
         }
     }
     hasher.update(b"target-dir");
@@ -104,13 +86,13 @@ fn fingerprint(graph: &PackageGraph) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
-/// The sorted names in `dir` whose file type passes `keep` (empty when
-/// `dir` does not exist).
-fn listing(dir: &Path, keep: impl Fn(&std::fs::FileType) -> bool) -> Vec<std::ffi::OsString> {
+/// The sorted names of the subdirectories of `dir` (empty when `dir` does
+/// not exist).
+fn listing(dir: &Path) -> Vec<std::ffi::OsString> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map(|it| {
             it.filter_map(|e| e.ok())
-                .filter(|e| e.file_type().is_ok_and(|t| keep(&t)))
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                 .map(|e| e.file_name())
                 .collect()
         })

@@ -54,28 +54,74 @@ pub struct Package {
     /// True when the manifest has a `[package.metadata.xtask]` table.
     pub has_xtask_metadata: bool,
     /// The `[features]` table: feature → what it enables.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub features: std::collections::BTreeMap<String, Vec<String>>,
     /// Every dependency as declared (workspace and external): what feature
     /// unification needs to know.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub declared_dependencies: Vec<DeclaredDependency>,
 }
 
-/// A dependency as the manifest declares it.
+/// A dependency as the manifest declares it. The graph cache is read on
+/// every run, so fields at their usual value are left out of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclaredDependency {
     /// The package's real name.
     pub name: String,
     /// The name the manifest uses for it (`rename`, else `name`): what
-    /// `dep:x` and `x/feature` in `[features]` refer to.
-    pub key: String,
+    /// `dep:x` and `x/feature` in `[features]` refer to. Empty: `name`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    key: String,
+    #[serde(default = "normal", skip_serializing_if = "is_normal")]
     pub kind: DepKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<String>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub default_features: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub optional: bool,
     /// The workspace member it resolves to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<PackageIndex>,
+}
+
+impl DeclaredDependency {
+    pub fn new(name: String, rename: Option<String>, kind: DepKind) -> DeclaredDependency {
+        DeclaredDependency {
+            key: rename.filter(|r| *r != name).unwrap_or_default(),
+            name,
+            kind,
+            features: Vec::new(),
+            default_features: true,
+            optional: false,
+            member: None,
+        }
+    }
+
+    /// The name `[features]` entries use for this dependency.
+    pub fn key(&self) -> &str {
+        if self.key.is_empty() {
+            &self.name
+        } else {
+            &self.key
+        }
+    }
+}
+
+fn normal() -> DepKind {
+    DepKind::Normal
+}
+fn is_normal(kind: &DepKind) -> bool {
+    *kind == DepKind::Normal
+}
+fn yes() -> bool {
+    true
+}
+fn is_true(value: &bool) -> bool {
+    *value
+}
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The workspace: its root, target directory and members.
@@ -137,7 +183,8 @@ pub fn is_within(path: &str, dir: &str) -> bool {
             && (path.len() == dir.len() || path.as_bytes()[dir.len()] == b'/'))
 }
 
-/// How the graph was obtained, for `--verbose` output and tests.
+/// How the graph was obtained: a graph just loaded from cargo is current by
+/// definition (the engine records its target layout then).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphSource {
     /// Read from the on-disk cache; no cargo process was started.
@@ -173,6 +220,15 @@ pub enum GraphError {
 /// Loads the package graph of the workspace rooted at `root`, from the cache in
 /// `state_dir` when its fingerprint still matches, else from `cargo metadata`
 /// (and then refreshes the cache).
+/// Loads the graph from `cargo metadata`, whatever the cache says, and
+/// refreshes the cache: for when a caller found the cached graph stale in a
+/// way the fingerprint cannot see (a new auto-discovered target).
+pub fn reload(root: &Path, state_dir: &Path) -> Result<PackageGraph, GraphError> {
+    let graph = metadata::from_cargo(root)?;
+    let _ = fingerprint::write_cached(&state_dir.join("workspace-graph.json"), &graph);
+    Ok(graph)
+}
+
 pub fn load(root: &Path, state_dir: &Path) -> Result<(PackageGraph, GraphSource), GraphError> {
     let cache_path = state_dir.join("workspace-graph.json");
     if let Some(graph) = fingerprint::read_cached(&cache_path, root) {

@@ -110,15 +110,13 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
                     .path
                     .clone()
                     .and_then(|path| index_by_dir.get(&PathBuf::from(path)).copied());
-                DeclaredDependency {
-                    name: d.name.clone(),
-                    key: d.rename.clone().unwrap_or_else(|| d.name.clone()),
-                    kind: dep_kind(d.kind),
-                    features: d.features.clone(),
-                    default_features: d.uses_default_features,
-                    optional: d.optional,
-                    member,
-                }
+                let mut declared =
+                    DeclaredDependency::new(d.name.clone(), d.rename.clone(), dep_kind(d.kind));
+                declared.features = d.features.clone();
+                declared.default_features = d.uses_default_features;
+                declared.optional = d.optional;
+                declared.member = member;
+                declared
             })
             .collect();
     }

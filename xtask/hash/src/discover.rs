@@ -67,14 +67,21 @@ pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError
 /// Git never ignores a file it tracks: a nested `.gitignore` or
 /// `.git/info/exclude` naming one does not take it out of the inputs.
 fn add_tracked_but_ignored(root: &Path, skip: &[std::path::PathBuf], found: &mut Vec<Found>) {
-    let tracked = crate::git_index::tracked_paths(root);
+    let mut tracked = crate::git_index::tracked_paths(root);
     if tracked.is_empty() {
         return;
     }
-    let seen: std::collections::HashSet<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    // Both sorted (git's index already is, byte-wise): one merge pass finds
+    // the tracked paths the walk did not report, without hashing every path.
+    tracked.sort_unstable();
+    found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let mut missing = Vec::new();
+    let mut walked = found.iter().map(|f| f.path.as_str()).peekable();
     for path in &tracked {
-        if seen.contains(path.as_str()) || path.split('/').any(|c| c == ".git" || c.is_empty()) {
+        while walked.next_if(|w| *w < path.as_str()).is_some() {}
+        if walked.peek() == Some(&path.as_str())
+            || path.split('/').any(|c| c == ".git" || c.is_empty())
+        {
             continue;
         }
         let abs = root.join(path);

@@ -8,7 +8,7 @@ use xtask_engine::{Environment, History, Workspace, explain};
 
 use crate::args::ExplainArgs;
 
-pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some((package, task)) = args.task.split_once('#') else {
         bail!(
             "`{}` is not a task id\nhint: write it as `package#task`, for example `api#build`",
@@ -20,7 +20,9 @@ pub fn explain(ws: &Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
             "unknown package `{package}`\nhint: `cargo xtask graph` lists the workspace's packages"
         );
     };
-    let plan = xtask_engine::plan(ws, &[task.to_string()], &[index], &Environment::capture())?;
+    let env = Environment::capture();
+    let plan = xtask_engine::plan_current(&mut ws, &[task.to_string()], &[index], &env)?;
+    let ws = &ws;
     let Some(node) = plan.graph.find(&args.task) else {
         bail!("package `{package}` has no task `{task}`");
     };

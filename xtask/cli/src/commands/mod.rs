@@ -36,7 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(workspace()?, args, &remote_flags),
         Command::Graph(args) => graph::graph(&workspace()?, &args),
-        Command::Explain(args) => explain::explain(&workspace()?, &args),
+        Command::Explain(args) => explain::explain(workspace()?, &args),
         Command::Affected(args) => affected::affected(&workspace()?, &args),
         Command::Cache(command) => cache::cache(&workspace()?, command, &remote_flags),
         Command::Release(args) => release::release(&workspace()?, args),

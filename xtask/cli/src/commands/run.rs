@@ -15,10 +15,10 @@ use crate::args::RunArgs;
 /// How often a run prunes the cache on its own.
 const AUTO_PRUNE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
-pub fn run(ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Result<ExitCode> {
+pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow::Result<ExitCode> {
     let env = Environment::capture();
     let scope = super::scope(&ws, &args.scope)?;
-    let plan = xtask_engine::plan(&ws, &args.tasks, &scope, &env)?;
+    let plan = xtask_engine::plan_current(&mut ws, &args.tasks, &scope, &env)?;
 
     let withheld = withheld_secrets(&ws, &plan, &env);
     if let Some(format) = &args.dry_run {
