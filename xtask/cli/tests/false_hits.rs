@@ -44,15 +44,7 @@ fn fixture() -> Fixture {
     .unwrap();
     fixture.git(&["add", "-A"]);
     fixture.git(&["add", "-f", "ws/crates/beta/tracked.txt"]);
-    fixture.git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t",
-        "commit",
-        "-qm",
-        "link",
-    ]);
+    fixture.commit("link");
     // Ignored only after it is tracked, as happens in real repositories.
     fixture.write(".git/info/exclude", "excluded.txt\n");
     fixture

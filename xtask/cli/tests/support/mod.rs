@@ -84,16 +84,21 @@ impl Fixture {
         }
         fixture.git(&["init", "-q", "-b", "main"]);
         fixture.git(&["add", "-A"]);
-        fixture.git(&[
+        fixture.commit("init");
+        fixture
+    }
+
+    /// Commits what is staged, as a fixed test author.
+    pub fn commit(&self, message: &str) {
+        self.git(&[
             "-c",
             "user.name=t",
             "-c",
             "user.email=t@t",
             "commit",
             "-qm",
-            "init",
+            message,
         ]);
-        fixture
     }
 
     pub fn root(&self) -> &Path {
