@@ -1,7 +1,7 @@
 //! `cargo xtask`: the command line. Parses arguments, opens the workspace,
 //! hands work to the engine and prints errors as a chain with hints. Two
-//! binaries share it: `xtask` (what this repository's alias runs) and
-//! `cargo-xtask` (the installed cargo subcommand).
+//! binaries share it: `xtask` (what this repository's alias runs, through
+//! the launcher) and `cargo-xtask` (the installed cargo subcommand).
 //!
 //! Exit codes: 0 success, 1 a task failed, 2 bad usage or configuration,
 //! 3 an environment problem a release met (git or cargo failing, a file that

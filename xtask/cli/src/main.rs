@@ -1,5 +1,6 @@
-//! The `xtask` binary, which this repository's `cargo xtask` alias runs
-//! (`cargo run --package xtask --`): the command line as given.
+//! The `xtask` binary, the engine: this repository's `cargo xtask` alias runs
+//! it through the launcher (`xtask/launcher`), which keeps it built. The
+//! command line as given.
 
 use std::process::ExitCode;
 

@@ -1,0 +1,223 @@
+//! `xtask-launch`: what this repository's `cargo xtask` alias runs
+//! (`cargo run --package xtask-launcher --`). It has no dependencies, so
+//! cargo's own freshness check before it runs costs what a hello-world's
+//! does; the engine (`xtask`, in `xtask/cli`) is a separate binary that the
+//! launcher keeps up to date and then becomes.
+//!
+//! Fresh or not is decided from stat calls alone: the stamp beside the
+//! engine binary records every file that decides it (see `inputs.rs`) as it
+//! was when the engine was last built. Any difference, and the launcher runs
+//! `cargo build` of the engine first, with cargo's progress on stderr. A
+//! stale engine never runs: not after an edit, not when that build fails,
+//! not when two launches race (one builds under a lock, the other waits and
+//! finds the stamp fresh).
+//!
+//! Exit codes: the engine's; cargo's when the engine does not build; 2 when
+//! the launcher itself cannot work (it says why).
+
+mod dep_info;
+mod environment;
+mod exec;
+mod inputs;
+mod layout;
+mod rebuild;
+mod stamp;
+#[cfg(test)]
+mod test_dir;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, ExitStatus};
+use std::time::SystemTime;
+
+use inputs::Toolchain;
+use layout::Layout;
+use rebuild::BuildLock;
+use stamp::{Staleness, Stamp};
+
+fn main() -> ExitCode {
+    match launch(std::env::args_os().skip(1).collect()) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("xtask-launch: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
+    let layout = Layout::of_this_process()?;
+    let toolchain = Toolchain::of_this_process();
+    let key = stamp_key(&layout, &toolchain);
+    if let Some(reason) = why_rebuild(&layout, &key)
+        && let Some(failed) = rebuild(&layout, &toolchain, &key, reason)?
+    {
+        return Ok(failed);
+    }
+    exec::run_engine(&layout.engine_exe, args)
+}
+
+/// What the files alone do not say about a build: which launcher, which
+/// cargo, which workspace (all `Debug`-quoted, so one line).
+fn stamp_key(layout: &Layout, toolchain: &Toolchain) -> String {
+    format!(
+        "launcher {} engine {}/{}/{} root {:?} cargo {:?} cargo-home {:?}",
+        env!("CARGO_PKG_VERSION"),
+        layout::ENGINE_PACKAGE,
+        layout::ENGINE_BIN,
+        layout::ENGINE_PROFILE,
+        layout.workspace_root,
+        toolchain.cargo,
+        toolchain.cargo_home,
+    )
+}
+
+/// Why the engine must be (re)built first; `None` if it is up to date.
+enum Reason {
+    NoStamp,
+    Staleness(Staleness),
+}
+
+fn why_rebuild(layout: &Layout, key: &str) -> Option<Reason> {
+    match Stamp::read(&layout.stamp_path()) {
+        None => Some(Reason::NoStamp),
+        Some(stamp) => stamp.staleness(key).map(Reason::Staleness),
+    }
+}
+
+/// Builds the engine under the lock and records the new stamp. `Some(code)`
+/// when the engine did not build: the caller exits with it, and the old
+/// binary is not run.
+fn rebuild(
+    layout: &Layout,
+    toolchain: &Toolchain,
+    key: &str,
+    reason: Reason,
+) -> Result<Option<ExitCode>, String> {
+    let lock = BuildLock::acquire(layout)
+        .inspect_err(|e| {
+            warn(format_args!(
+                "cannot lock {}: {e}; building without the lock",
+                layout.lock_path().display()
+            ))
+        })
+        .ok();
+    // Another launch may have built the engine while this one waited.
+    let reason = match why_rebuild(layout, key) {
+        None => return Ok(None),
+        Some(Reason::NoStamp) => reason,
+        Some(now) => now,
+    };
+    eprintln!(
+        "xtask-launch: building the engine ({})",
+        reason.describe(&layout.workspace_root)
+    );
+    // From here until a new stamp is written, none vouches for the binary:
+    // a build that fails or is interrupted leaves the next launch to ask cargo.
+    if let Err(e) = std::fs::remove_file(layout.stamp_path())
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return Err(format!(
+            "cannot remove the stamp {}: {e}",
+            layout.stamp_path().display()
+        ));
+    }
+    let build_began = rebuild::file_system_now(layout).unwrap_or_else(|_| SystemTime::now());
+    let cargo = toolchain
+        .cargo
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cargo"));
+    let status = rebuild::build_engine(&cargo, layout).map_err(|e| {
+        format!(
+            "cannot run `{} build`: {e}\nhint: is cargo installed?",
+            cargo.display()
+        )
+    })?;
+    if !status.success() {
+        eprintln!("xtask-launch: the engine did not build; not running the previous build of it");
+        return Ok(Some(exit_code_of(status)));
+    }
+    if !layout.engine_exe.is_file() {
+        return Err(format!(
+            "cargo built the engine, but {} does not exist\nhint: a `build.target` or `--target` setting puts it elsewhere; the launcher expects cargo's default layout",
+            layout.engine_exe.display()
+        ));
+    }
+    record_stamp(layout, toolchain, key, build_began);
+    drop(lock);
+    Ok(None)
+}
+
+/// Writes the stamp for the engine just built. Failing that is one warning:
+/// the engine is up to date, only the next launch will ask cargo again.
+fn record_stamp(layout: &Layout, toolchain: &Toolchain, key: &str, build_began: SystemTime) {
+    let dep_info = &layout.engine_dep_info;
+    let sources = std::fs::read_to_string(dep_info)
+        .map_err(|e| e.to_string())
+        .and_then(|text| dep_info::parse(&text, &layout.workspace_root));
+    let sources = match sources {
+        Ok(sources) => sources,
+        Err(e) => {
+            return warn_unrecorded(format_args!(
+                "cannot read cargo's dep-info {}: {e}",
+                dep_info.display()
+            ));
+        }
+    };
+    // A file cargo compiled that is gone already: the list is not this build's.
+    if let Some(missing) = sources.iter().find(|source| !source.exists()) {
+        return warn_unrecorded(format_args!(
+            "{} names {}, which does not exist",
+            dep_info.display(),
+            missing.display()
+        ));
+    }
+    let inputs = inputs::engine_inputs(&layout.workspace_root, &sources, toolchain);
+    let outputs = [layout.engine_exe.clone(), layout.launcher_exe.clone()];
+    let Some(stamp) = Stamp::record(key.to_string(), &inputs, &outputs, build_began) else {
+        return warn_unrecorded(format_args!(
+            "an input's path is not UTF-8 or holds a line break"
+        ));
+    };
+    if let Err(e) = stamp.write(&layout.stamp_path()) {
+        warn_unrecorded(format_args!(
+            "cannot write {}: {e}",
+            layout.stamp_path().display()
+        ));
+    }
+}
+
+impl Reason {
+    fn describe(&self, root: &Path) -> String {
+        match self {
+            Reason::NoStamp => "no record of a previous build".to_string(),
+            Reason::Staleness(Staleness::OtherBuild) => {
+                "the last build was for another cargo, launcher or checkout".to_string()
+            }
+            Reason::Staleness(Staleness::Changed(path)) => {
+                format!(
+                    "{} changed",
+                    path.strip_prefix(root).unwrap_or(path).display()
+                )
+            }
+        }
+    }
+}
+
+fn exit_code_of(status: ExitStatus) -> ExitCode {
+    match status.code().and_then(|code| u8::try_from(code).ok()) {
+        Some(code) if code != 0 => ExitCode::from(code),
+        _ => ExitCode::from(101), // killed by a signal: cargo's code for a failure
+    }
+}
+
+fn warn(message: fmt::Arguments) {
+    eprintln!("xtask-launch: warning: {message}");
+}
+
+fn warn_unrecorded(message: fmt::Arguments) {
+    warn(format_args!(
+        "{message}; the engine is up to date, but the next launch will check it through cargo again"
+    ));
+}
