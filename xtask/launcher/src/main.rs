@@ -10,7 +10,8 @@
 //! `cargo build` of the engine first, with cargo's progress on stderr. A
 //! stale engine never runs: not after an edit, not when that build fails,
 //! not when two launches race (one builds under a lock, the other waits and
-//! finds the stamp fresh).
+//! finds the stamp fresh; a launch holds the lock shared from its check of
+//! the stamp until it execs the engine, so none replaces it in between).
 //!
 //! Exit codes: the engine's; cargo's when the engine does not build; 2 when
 //! the launcher itself cannot work (it says why).
@@ -50,12 +51,15 @@ fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
     let layout = Layout::of_this_process()?;
     let toolchain = Toolchain::of_this_process();
     let key = stamp_key(&layout, &toolchain);
-    if let Some(reason) = why_rebuild(&layout, &key)
-        && let Some(failed) = rebuild(&layout, &toolchain, &key, reason)?
-    {
-        return Ok(failed);
+    let mut lock = BuildLock::shared(&layout);
+    if let Some(reason) = why_rebuild(&layout, &key) {
+        drop(lock); // a shared lock of ours would block our exclusive one
+        match rebuild(&layout, &toolchain, &key, reason)? {
+            Rebuilt::Fresh(exclusive) => lock = exclusive,
+            Rebuilt::Failed(code) => return Ok(code),
+        }
     }
-    exec::run_engine(&layout.engine_exe, args)
+    exec::run_engine(&layout.engine_exe, args, lock)
 }
 
 /// What the files alone do not say about a build: which launcher, which
@@ -86,16 +90,21 @@ fn why_rebuild(layout: &Layout, key: &str) -> Option<Reason> {
     }
 }
 
-/// Builds the engine under the lock and records the new stamp. `Some(code)`
-/// when the engine did not build: the caller exits with it, and the old
-/// binary is not run.
+enum Rebuilt {
+    /// Up to date, and kept so until the engine is started (the lock).
+    Fresh(Option<BuildLock>),
+    /// It did not build: exit with this, and never run the old binary.
+    Failed(ExitCode),
+}
+
+/// Builds the engine under the lock and records the new stamp.
 fn rebuild(
     layout: &Layout,
     toolchain: &Toolchain,
     key: &str,
     reason: Reason,
-) -> Result<Option<ExitCode>, String> {
-    let lock = BuildLock::acquire(layout)
+) -> Result<Rebuilt, String> {
+    let lock = BuildLock::exclusive(layout)
         .inspect_err(|e| {
             warn(format_args!(
                 "cannot lock {}: {e}; building without the lock",
@@ -105,7 +114,7 @@ fn rebuild(
         .ok();
     // Another launch may have built the engine while this one waited.
     let reason = match why_rebuild(layout, key) {
-        None => return Ok(None),
+        None => return Ok(Rebuilt::Fresh(lock)),
         Some(Reason::NoStamp) => reason,
         Some(now) => now,
     };
@@ -136,7 +145,7 @@ fn rebuild(
     })?;
     if !status.success() {
         eprintln!("xtask-launch: the engine did not build; not running the previous build of it");
-        return Ok(Some(exit_code_of(status)));
+        return Ok(Rebuilt::Failed(exit_code_of(status)));
     }
     if !layout.engine_exe.is_file() {
         return Err(format!(
@@ -145,8 +154,7 @@ fn rebuild(
         ));
     }
     record_stamp(layout, toolchain, key, build_began);
-    drop(lock);
-    Ok(None)
+    Ok(Rebuilt::Fresh(lock))
 }
 
 /// Writes the stamp for the engine just built. Failing that is one warning:

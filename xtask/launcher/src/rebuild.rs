@@ -9,22 +9,37 @@ use std::time::SystemTime;
 
 use crate::layout::{ENGINE_BIN, ENGINE_PACKAGE, ENGINE_PROFILE, Layout};
 
-/// Held while a launch rebuilds the engine and writes the stamp: a second
-/// launch waits, then finds the stamp fresh instead of asking cargo again.
+/// Held exclusively while a launch rebuilds the engine and writes the stamp
+/// (a second launch waits, then finds the stamp fresh instead of asking
+/// cargo again), and shared from a launch's check of the stamp until it
+/// execs the engine (so no launch replaces the binary in between). `exec`
+/// closes the file, which releases the lock.
 pub struct BuildLock {
     _file: File,
 }
 
 impl BuildLock {
-    pub fn acquire(layout: &Layout) -> io::Result<BuildLock> {
+    pub fn exclusive(layout: &Layout) -> io::Result<BuildLock> {
         std::fs::create_dir_all(&layout.state_dir)?;
-        let file = File::options()
+        let file = BuildLock::open(layout)?;
+        file.lock()?;
+        Ok(BuildLock { _file: file })
+    }
+
+    /// `None` before the first build made the state directory (there is no
+    /// stamp to protect then either).
+    pub fn shared(layout: &Layout) -> Option<BuildLock> {
+        let file = BuildLock::open(layout).ok()?;
+        file.lock_shared().ok()?;
+        Some(BuildLock { _file: file })
+    }
+
+    fn open(layout: &Layout) -> io::Result<File> {
+        File::options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(layout.lock_path())?;
-        file.lock()?;
-        Ok(BuildLock { _file: file })
+            .open(layout.lock_path())
     }
 }
 
