@@ -477,17 +477,7 @@ fn outer_cargo_config(root: &std::path::Path) -> BTreeMap<String, String> {
         );
         dirs.push(home.clone());
     }
-    for dir in dirs {
-        for name in ["config.toml", "config"] {
-            let path = dir.join(name);
-            if let Ok(bytes) = std::fs::read(&path) {
-                found.insert(
-                    path.to_string_lossy().into_owned(),
-                    blake3::hash(&bytes).to_hex().to_string(),
-                );
-            }
-        }
-    }
+    hash_existing(&dirs, &["config.toml", "config"], &mut found);
     found
 }
 
@@ -518,8 +508,18 @@ fn lint_config_files(package_dir: &std::path::Path) -> BTreeMap<String, String> 
         );
         dirs.push(dir.into());
     }
+    hash_existing(&dirs, &NAMES, &mut found);
+    found
+}
+
+/// Adds `path → blake3 of its content` for each `dir/name` that exists.
+fn hash_existing(
+    dirs: &[std::path::PathBuf],
+    names: &[&str],
+    found: &mut BTreeMap<String, String>,
+) {
     for dir in dirs {
-        for name in NAMES {
+        for name in names {
             let path = dir.join(name);
             if let Ok(bytes) = std::fs::read(&path) {
                 found.insert(
@@ -529,7 +529,6 @@ fn lint_config_files(package_dir: &std::path::Path) -> BTreeMap<String, String> 
             }
         }
     }
-    found
 }
 
 /// The root manifest without `metadata` tables: editing a task definition
