@@ -471,6 +471,13 @@ fn is_absent(err: &io::Error) -> bool {
 }
 
 /// The checks `lookup` makes, on bytes in memory.
+/// The metadata of entry bytes obtained elsewhere, verified whole first: for
+/// judging what a remote sent before installing it.
+pub fn raw_meta(key: &str, bytes: &[u8]) -> Result<Vec<u8>, Corruption> {
+    format::verify_bytes(key, bytes)?;
+    Ok(archive::read_head(&bytes[HEADER_LEN..])?.0)
+}
+
 fn check_raw(key: &str, bytes: &[u8]) -> Result<(), Corruption> {
     format::verify_bytes(key, bytes)?;
     archive::read_head(&bytes[HEADER_LEN..])?;

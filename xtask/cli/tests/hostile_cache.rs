@@ -155,3 +155,112 @@ fn an_entry_copied_under_another_key_is_a_miss() {
     assert!(out.contains("was corrupt"), "{out}");
     assert_eq!(fx.read("crates/b/.check.out"), "ok\n");
 }
+
+/// A crate whose `check` fails, so the run stores no manifest of its own and
+/// the one it looked up stays in the local cache for us to see.
+const BROKEN_APP: &str = r#"
+--- Cargo.toml
+[workspace]
+resolver = "3"
+members = ["crates/*"]
+--- .gitignore
+/target
+/turbo-cache
+.env
+--- .env
+API_PASSWORD=hunter2
+--- shared/data.txt
+v1
+--- crates/app/Cargo.toml
+[package]
+name = "app"
+version = "0.1.0"
+edition = "2021"
+--- crates/app/src/main.rs
+fn main() { let broken: u32 = "not a number"; }
+"#;
+
+/// The discovered inputs `--dry-run=json` lists for `app#check` (from the
+/// manifest in the local cache).
+fn discovered_names(fx: &Fixture) -> Vec<String> {
+    let output = fx.xtask(&["run", "check", "--dry-run=json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let task = &json["tasks"].as_array().unwrap()[0];
+    let discovered = &task["discovered"];
+    let mut names: Vec<String> = ["files", "env"]
+        .iter()
+        .filter_map(|kind| discovered[kind].as_object())
+        .flat_map(|map| map.keys().cloned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// An unsigned remote's manifest decides which key is then requested from it:
+/// one naming a local secret would let whoever watches the requests test
+/// guesses of its value. Such a manifest is not used (nor installed), the task
+/// just runs, and the user hears why; one naming workspace files is used.
+#[test]
+fn a_forged_manifest_from_an_unsigned_remote_cannot_name_local_secrets() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("id_ed25519");
+    std::fs::write(&secret, "private key\n").unwrap();
+    let secret = secret.to_string_lossy().into_owned();
+    for (forged_files, forged_env, refused) in [
+        (vec![secret.as_str()], vec![], Some(secret.as_str())),
+        (vec!["shared/data.txt", ".env"], vec![], Some(".env")),
+        (
+            vec![],
+            vec!["AWS_SECRET_ACCESS_KEY"],
+            Some("AWS_SECRET_ACCESS_KEY"),
+        ),
+        (vec!["shared/data.txt"], vec!["MY_FLAG"], None),
+    ] {
+        let fx = Fixture::new(BROKEN_APP);
+        let declared = keys(&fx)["app#check"].clone();
+        let manifest_key = {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(b"xtask discovered-inputs manifest v1\0");
+            hasher.update(declared.as_bytes());
+            hasher.finalize().to_hex().to_string()
+        };
+        let forged = serde_json::json!({
+            "format": 1, "files": forged_files, "env": forged_env,
+        });
+        let scratch = tempfile::tempdir().unwrap();
+        let forger = LocalCache::open(scratch.path()).unwrap();
+        let meta = serde_json::to_vec(&forged).unwrap();
+        let artifact = Artifact {
+            meta: &meta,
+            log: b"",
+            base_dir: scratch.path(),
+            outputs: &[],
+        };
+        forger.store(&manifest_key, &artifact).unwrap();
+        let bytes = forger.read_raw(&manifest_key).unwrap().unwrap();
+        let remote = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(remote.path().join("main")).unwrap();
+        std::fs::write(remote.path().join("main").join(&manifest_key), bytes).unwrap();
+
+        let url = format!("--remote-cache=file://{}", remote.path().display());
+        let output = fx.xtask(&["run", "check", &url]);
+        assert!(!output.status.success(), "the check is meant to fail");
+        let printed = text(&output);
+        let installed = discovered_names(&fx);
+        match refused {
+            Some(name) => {
+                assert!(
+                    printed.contains(&format!("remote cache names `{name}`"))
+                        && printed.contains("XTASK_REMOTE_CACHE_SIGNATURE_KEY"),
+                    "{printed}"
+                );
+                assert_eq!(installed, Vec::<String>::new(), "{forged}");
+            }
+            None => {
+                assert!(!printed.contains("may not name"), "{printed}");
+                assert_eq!(installed, ["MY_FLAG", "shared/data.txt"]);
+            }
+        }
+    }
+}

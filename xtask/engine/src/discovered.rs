@@ -107,6 +107,94 @@ pub fn manifest_key(declared_key: &str) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
+/// What a manifest from a remote cache nobody signs may name. Its names
+/// decide which key is then requested from that remote, so a forged one
+/// naming a local secret (`~/.ssh/id_ed25519`, a git-ignored `.env`, an
+/// `AWS_SECRET_ACCESS_KEY`) would let whoever watches the requests test
+/// guesses of its value, one lookup each. So it may name only what the
+/// workspace shows anyway: files the walk hashes (directories holding
+/// nothing else), files under the `path` dependencies outside the workspace
+/// that members declare, and variables that do not look like credentials.
+/// Manifests this machine wrote, or signed ones, are trusted whole.
+pub struct UnsignedRemoteNames<'a> {
+    pub root: &'a Path,
+    pub snapshot: &'a Snapshot,
+    pub outside_dirs: &'a [PathBuf],
+    pub is_secret_name: &'a dyn Fn(&str) -> bool,
+}
+
+impl UnsignedRemoteNames<'_> {
+    /// The first name such a manifest may not hold, if any.
+    pub fn refused<'n>(&self, names: &'n DiscoveredNames) -> Option<&'n str> {
+        let file = names.files.iter().find(|name| !self.file_allowed(name));
+        let env = || {
+            names
+                .env
+                .iter()
+                .find(|name| *name != WORKSPACE_PATH && (self.is_secret_name)(name))
+        };
+        file.or_else(env).map(String::as_str)
+    }
+
+    fn file_allowed(&self, name: &str) -> bool {
+        let (path, is_dir) = match name.strip_suffix('/') {
+            Some(dir) => (dir, true),
+            None => (name, false),
+        };
+        let plain = Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::RootDir));
+        if !plain || path.is_empty() {
+            return false;
+        }
+        if path.starts_with('/') {
+            let path = Path::new(path);
+            return !path.starts_with(self.root)
+                && self.outside_dirs.iter().any(|dir| path.starts_with(dir));
+        }
+        if is_dir {
+            self.only_walked_files_under(path)
+        } else {
+            self.walked(path)
+        }
+    }
+
+    fn walked(&self, rel: &str) -> bool {
+        self.snapshot
+            .files
+            .binary_search_by(|f| f.path.as_str().cmp(rel))
+            .is_ok()
+    }
+
+    /// True when every file under the workspace directory `rel` is one the
+    /// walk hashed (so its listing reveals nothing git-ignored).
+    fn only_walked_files_under(&self, rel: &str) -> bool {
+        let mut stack = vec![self.root.join(rel)];
+        let mut seen = 0;
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                seen += 1;
+                if seen > MAX_DIR_FILES {
+                    return false;
+                }
+                let path = entry.path();
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(self.root).unwrap_or(&path);
+                if !self.walked(&rel.to_string_lossy()) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
 /// Computes the current values of `names`, as the task would see them.
 pub struct Resolver<'a> {
     pub root: &'a Path,
@@ -589,5 +677,96 @@ mod tests {
         assert_eq!(names.env.iter().collect::<Vec<_>>(), ["MYVAR"]);
         filter.add_env(&mut names, "CARGO_MANIFEST_DIR", true);
         assert!(names.env.contains(WORKSPACE_PATH));
+    }
+
+    fn walked_snapshot(paths: &[&str]) -> Snapshot {
+        let stat = xtask_hash::FileStat {
+            size: 0,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            inode: 0,
+            mode: 0,
+        };
+        let mut files: Vec<xtask_hash::FileEntry> = paths
+            .iter()
+            .map(|path| xtask_hash::FileEntry {
+                path: path.to_string(),
+                hash: blake3::hash(b""),
+                executable: false,
+                stat,
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Snapshot {
+            files,
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn an_unsigned_remote_manifest_names_only_what_the_workspace_shows() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        for file in [
+            "assets/a.txt",
+            "assets/sub/b.txt",
+            "config/app.toml",
+            "config/.env",
+        ] {
+            std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+            std::fs::write(root.join(file), "x").unwrap();
+        }
+        // `.env` is git-ignored: the walk did not hash it.
+        let snapshot = walked_snapshot(&[
+            "assets/a.txt",
+            "assets/sub/b.txt",
+            "config/app.toml",
+            "shared/data.txt",
+        ]);
+        let outside = [PathBuf::from("/vendor/dep")];
+        let secret = |name: &str| name.contains("SECRET");
+        let policy = UnsignedRemoteNames {
+            root,
+            snapshot: &snapshot,
+            outside_dirs: &outside,
+            is_secret_name: &secret,
+        };
+        let root_text = root.to_string_lossy().into_owned();
+        let allowed_file = format!("{root_text}-elsewhere/x");
+        for (file, allowed) in [
+            ("shared/data.txt", true),
+            ("assets/", true),
+            ("/vendor/dep/src/lib.rs", true),
+            ("/vendor/dep/Cargo.toml", true),
+            ("config/.env", false),
+            ("config/", false),
+            ("not/walked.rs", false),
+            ("../outside.txt", false),
+            ("shared/../config/.env", false),
+            ("./shared/data.txt", false),
+            ("/vendor/dep/../../etc/passwd", false),
+            ("/vendor/depot/secret", false),
+            ("/etc/passwd", false),
+            (allowed_file.as_str(), false),
+        ] {
+            let names = DiscoveredNames {
+                format: NAMES_FORMAT,
+                files: BTreeSet::from([file.to_string()]),
+                env: BTreeSet::new(),
+            };
+            assert_eq!(policy.refused(&names).is_none(), allowed, "{file}");
+        }
+        for (var, allowed) in [
+            ("MY_FLAG", true),
+            (WORKSPACE_PATH, true),
+            ("AWS_SECRET_ACCESS_KEY", false),
+        ] {
+            let names = DiscoveredNames {
+                format: NAMES_FORMAT,
+                files: BTreeSet::new(),
+                env: BTreeSet::from([var.to_string()]),
+            };
+            assert_eq!(policy.refused(&names), (!allowed).then_some(var), "{var}");
+        }
     }
 }

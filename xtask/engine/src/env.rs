@@ -156,6 +156,12 @@ impl Environment {
         )
     }
 
+    /// A credential by name: the tool's own secrets, CI tokens and cloud
+    /// credentials, and anything whose name looks like one.
+    pub fn is_secret_name(&self, name: &str) -> bool {
+        self.secrecy(name) != Secrecy::Other || looks_secret(name)
+    }
+
     fn secrecy(&self, name: &str) -> Secrecy {
         if self.own_secrets.contains(name) {
             Secrecy::Own

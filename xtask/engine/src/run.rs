@@ -826,8 +826,33 @@ impl<'a> Runner<'a> {
         let remote = self.remote?;
         let key = discovered::manifest_key(declared_key);
         let bytes = remote.fetch(&key)?;
+        if !remote.verifies_signatures() {
+            let meta = xtask_cache::raw_meta(&key, &bytes).ok()?;
+            let names = DiscoveredNames::parse(&meta)?;
+            if let Some(name) = self.refused_from_unsigned_remote(&names) {
+                self.sink.event(Event::Warning {
+                    message: format!(
+                        "a discovered-inputs manifest from the remote cache names {}, which an unsigned remote may not name (its key would reveal that value to whoever watches the remote); not using it, the task runs\nhint: set XTASK_REMOTE_CACHE_SIGNATURE_KEY on every machine sharing the remote to trust what it serves",
+                        shown_name(name)
+                    ),
+                });
+                return None;
+            }
+        }
         self.ws.cache.write_raw(&key, &bytes).ok()?;
         crate::plan::local_manifest(self.ws, declared_key)
+    }
+
+    fn refused_from_unsigned_remote<'n>(&self, names: &'n DiscoveredNames) -> Option<&'n str> {
+        let outside_dirs = self.ws.graph.outside_path_dirs();
+        let is_secret_name = |name: &str| self.env.is_secret_name(name);
+        discovered::UnsignedRemoteNames {
+            root: &self.ws.root,
+            snapshot: &self.plan.snapshot,
+            outside_dirs: &outside_dirs,
+            is_secret_name: &is_secret_name,
+        }
+        .refused(names)
     }
 
     fn store_manifest(&self, declared_key: &str, names: &DiscoveredNames) {
@@ -947,6 +972,12 @@ impl BatchOutput for LiveOutput<'_, '_> {
 }
 
 /// An error and its causes on one line.
+/// A name from a hostile source, quoted, escaped and bounded for a message.
+fn shown_name(name: &str) -> String {
+    let escaped: String = name.escape_debug().take(200).collect();
+    format!("`{escaped}`")
+}
+
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

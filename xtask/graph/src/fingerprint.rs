@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::PackageGraph;
 
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
 struct CachedGraph {

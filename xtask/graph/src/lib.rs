@@ -83,6 +83,11 @@ pub struct DeclaredDependency {
     /// The workspace member it resolves to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<PackageIndex>,
+    /// For a `path` dependency outside the workspace: its directory
+    /// (absolute). What a cache entry from elsewhere may name outside the
+    /// workspace (see the engine's discovered inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside_path: Option<PathBuf>,
 }
 
 impl DeclaredDependency {
@@ -95,6 +100,7 @@ impl DeclaredDependency {
             default_features: true,
             optional: false,
             member: None,
+            outside_path: None,
         }
     }
 
@@ -165,6 +171,20 @@ impl PackageGraph {
     }
 
     /// Absolute directory of a package.
+    /// Directories of the `path` dependencies outside the workspace that
+    /// members declare (sorted, without duplicates).
+    pub fn outside_path_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self
+            .packages
+            .iter()
+            .flat_map(|p| &p.declared_dependencies)
+            .filter_map(|d| d.outside_path.clone())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
     pub fn package_dir(&self, package: PackageIndex) -> PathBuf {
         let dir = &self.packages[package].dir;
         if dir.is_empty() {

@@ -116,6 +116,11 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
                 declared.default_features = d.uses_default_features;
                 declared.optional = d.optional;
                 declared.member = member;
+                declared.outside_path = d
+                    .path
+                    .as_ref()
+                    .map(|path| PathBuf::from(path.as_std_path()))
+                    .filter(|path| !path.starts_with(&ws_root));
                 declared
             })
             .collect();

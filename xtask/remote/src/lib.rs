@@ -186,6 +186,12 @@ impl Remote {
         })
     }
 
+    /// Whether what this remote serves must carry our signature: then only
+    /// holders of the key can have written it.
+    pub fn verifies_signatures(&self) -> bool {
+        self.inner.signer.is_some()
+    }
+
     /// A one-time hint for a run that may write this remote while nothing it
     /// writes is signed: whoever can write the remote can then plant the
     /// contents of any task's outputs (see the README's remote-cache section).
