@@ -103,34 +103,53 @@ fn append_blob<W: Write>(builder: &mut tar::Builder<W>, name: &str, data: &[u8])
     builder.append_data(&mut header, name, data)
 }
 
+/// How storing one output fails, named after the output (and the entry
+/// being written).
+struct OutputErrors<'a> {
+    full: &'a Path,
+    dst_path: &'a Path,
+}
+
+impl OutputErrors<'_> {
+    fn read(&self, source: io::Error) -> CacheError {
+        if source.kind() == io::ErrorKind::NotFound {
+            CacheError::MissingOutput {
+                path: self.full.to_path_buf(),
+            }
+        } else {
+            CacheError::Read {
+                path: self.full.to_path_buf(),
+                source,
+            }
+        }
+    }
+
+    fn write(&self, source: io::Error) -> CacheError {
+        CacheError::Write {
+            path: self.dst_path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn unsupported(&self, reason: String) -> CacheError {
+        CacheError::UnsupportedOutput {
+            path: self.full.to_path_buf(),
+            reason,
+        }
+    }
+}
+
 fn append_output<W: Write>(
     builder: &mut tar::Builder<W>,
     output: &PlannedOutput,
     dst_path: &Path,
 ) -> Result<(), CacheError> {
     let full = &output.full;
-    let read_err = |source: io::Error| {
-        if source.kind() == io::ErrorKind::NotFound {
-            CacheError::MissingOutput { path: full.clone() }
-        } else {
-            CacheError::Read {
-                path: full.clone(),
-                source,
-            }
-        }
-    };
-    let write_err = |source: io::Error| CacheError::Write {
-        path: dst_path.to_path_buf(),
-        source,
-    };
-    let unsupported = |reason: String| CacheError::UnsupportedOutput {
-        path: full.clone(),
-        reason,
-    };
+    let errors = OutputErrors { full, dst_path };
     let member = Path::new(OUTPUTS_DIR).join(&output.rel);
 
     // symlink_metadata: a symlink is stored as a link, never followed.
-    let metadata = fs::symlink_metadata(full).map_err(read_err)?;
+    let metadata = fs::symlink_metadata(full).map_err(|e| errors.read(e))?;
     let file_type = metadata.file_type();
     let mut header = Header::new_gnu();
     header.set_uid(0);
@@ -139,47 +158,18 @@ fn append_output<W: Write>(
     header.set_mtime(mtime_parts(&metadata).0);
 
     if file_type.is_file() {
-        let file = File::open(full).map_err(read_err)?;
-        // Size and mode from the open file, so they match the bytes we read.
-        let metadata = file.metadata().map_err(read_err)?;
-        if !metadata.is_file() {
-            return Err(unsupported("it changed while being stored".into()));
-        }
-        let (secs, nanos) = mtime_parts(&metadata);
-        header.set_mtime(secs);
-        header.set_entry_type(EntryType::Regular);
-        header.set_size(metadata.len());
-        header.set_mode(file_mode(&metadata));
-        if nanos != 0 {
-            // tar headers hold whole seconds; a pax record keeps the nanoseconds, which
-            // mtime-based freshness checks (cargo's among them) compare.
-            let value = format!("{secs}.{nanos:09}");
-            builder
-                .append_pax_extensions([("mtime", value.as_bytes())])
-                .map_err(write_err)?;
-        }
-        let mut source = SourceReader::new(file, metadata.len());
-        match builder.append_data(&mut header, &member, &mut source) {
-            Ok(()) => Ok(()),
-            Err(err) => match source.error.take() {
-                Some(source) if source.kind() == io::ErrorKind::UnexpectedEof => {
-                    Err(unsupported("it shrank while being stored".into()))
-                }
-                Some(source) => Err(read_err(source)),
-                None => Err(write_err(err)),
-            },
-        }
+        append_regular_file(builder, header, &member, &errors)
     } else if file_type.is_symlink() {
-        let target = fs::read_link(full).map_err(read_err)?;
+        let target = fs::read_link(full).map_err(|e| errors.read(e))?;
         // Never store what restore would refuse: the entry would be unusable.
         paths::check_link_target(&output.rel, &target).map_err(|problem| {
-            unsupported(format!("symlink target {} {problem}", target.display()))
+            errors.unsupported(format!("symlink target {} {problem}", target.display()))
         })?;
         header.set_entry_type(EntryType::Symlink);
         header.set_mode(0o777);
         builder
             .append_link(&mut header, &member, &target)
-            .map_err(write_err)
+            .map_err(|e| errors.write(e))
     } else if file_type.is_dir() {
         // A listed directory is stored as itself only (so that empty directories
         // survive); its contents are stored when the caller lists them.
@@ -187,11 +177,47 @@ fn append_output<W: Write>(
         header.set_mode(file_mode(&metadata));
         builder
             .append_data(&mut header, &member, io::empty())
-            .map_err(write_err)
+            .map_err(|e| errors.write(e))
     } else {
-        Err(unsupported(
-            "it is not a regular file, a directory or a symlink".into(),
-        ))
+        Err(errors.unsupported("it is not a regular file, a directory or a symlink".into()))
+    }
+}
+
+fn append_regular_file<W: Write>(
+    builder: &mut tar::Builder<W>,
+    mut header: Header,
+    member: &Path,
+    errors: &OutputErrors<'_>,
+) -> Result<(), CacheError> {
+    let file = File::open(errors.full).map_err(|e| errors.read(e))?;
+    // Size and mode from the open file, so they match the bytes we read.
+    let metadata = file.metadata().map_err(|e| errors.read(e))?;
+    if !metadata.is_file() {
+        return Err(errors.unsupported("it changed while being stored".into()));
+    }
+    let (secs, nanos) = mtime_parts(&metadata);
+    header.set_mtime(secs);
+    header.set_entry_type(EntryType::Regular);
+    header.set_size(metadata.len());
+    header.set_mode(file_mode(&metadata));
+    if nanos != 0 {
+        // tar headers hold whole seconds; a pax record keeps the nanoseconds, which
+        // mtime-based freshness checks (cargo's among them) compare.
+        let value = format!("{secs}.{nanos:09}");
+        builder
+            .append_pax_extensions([("mtime", value.as_bytes())])
+            .map_err(|e| errors.write(e))?;
+    }
+    let mut source = SourceReader::new(file, metadata.len());
+    match builder.append_data(&mut header, member, &mut source) {
+        Ok(()) => Ok(()),
+        Err(err) => match source.error.take() {
+            Some(source) if source.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(errors.unsupported("it shrank while being stored".into()))
+            }
+            Some(source) => Err(errors.read(source)),
+            None => Err(errors.write(err)),
+        },
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use xtask_config::{Action, CargoKind};
 
 use crate::discovered::{self, CargoReads, DiscoveredNames, Filter, Resolver};
+use crate::key::DiscoveredInputs;
 use crate::plan::{Plan, PlannedTask};
 use crate::task_graph::NodeIndex;
 use crate::workspace::Workspace;
@@ -111,23 +112,8 @@ pub(crate) fn after_cargo_run(
         _ => CargoKind::Check,
     };
     let mut settled = task.clone();
-    // Cargo may have written Cargo.lock while it ran (a new dependency, no
-    // lockfile yet): the result belongs to the lockfile as cargo left it.
-    if let Some(lock) = lock_after_run
-        && let Some(cargo) = &mut settled.inputs.cargo
-    {
-        let mut external = lock.external_closure(&package.name, &package.version);
-        external.retain(|entry, source| {
-            let name = entry.split(' ').next().unwrap_or(entry);
-            source != "path" || ws.graph.find(name).is_none()
-        });
-        if external != cargo.external {
-            cargo.external = external;
-            cargo.workspace_files.remove("Cargo.lock");
-            let mut declared = settled.inputs.clone();
-            declared.discovered = None;
-            settled.declared_key = declared.key();
-        }
+    if let Some(lock) = lock_after_run {
+        rekey_for_lock(ws, package, &mut settled, lock);
     }
     let cargo = settled.inputs.cargo.as_ref();
     let mut closure: BTreeSet<String> = cargo
@@ -155,20 +141,12 @@ pub(crate) fn after_cargo_run(
     // Values now, after the run; a name the lookup already valued must still
     // have that value, or the task read something the key does not say.
     let now = resolver.resolve(&names);
-    let changed_while_running = match &task.inputs.discovered {
-        Some(before) => now
-            .files
-            .iter()
-            .filter(|(name, value)| before.files.get(*name).is_some_and(|b| b != *value))
-            .chain(
-                now.env
-                    .iter()
-                    .filter(|(name, value)| before.env.get(*name).is_some_and(|b| b != *value)),
-            )
-            .map(|(name, _)| name.clone())
-            .collect(),
-        None => Vec::new(),
-    };
+    let changed_while_running = task
+        .inputs
+        .discovered
+        .as_ref()
+        .map(|before| changed_values(before, &now))
+        .unwrap_or_default();
     settled.inputs.discovered = (!names.is_empty()).then_some(now);
     settled.key = settled.inputs.key();
     let new_manifest = (settled.declared_key != task.declared_key
@@ -181,6 +159,44 @@ pub(crate) fn after_cargo_run(
         new_manifest,
         changed_while_running,
     }
+}
+
+/// Cargo may have written Cargo.lock while it ran (a new dependency, no
+/// lockfile yet): the result belongs to the lockfile as cargo left it.
+fn rekey_for_lock(
+    ws: &Workspace,
+    package: &xtask_graph::Package,
+    settled: &mut PlannedTask,
+    lock: &crate::cargo_lock::Lock,
+) {
+    let Some(cargo) = &mut settled.inputs.cargo else {
+        return;
+    };
+    let mut external = lock.external_closure(&package.name, &package.version);
+    external.retain(|entry, source| {
+        let name = entry.split(' ').next().unwrap_or(entry);
+        source != "path" || ws.graph.find(name).is_none()
+    });
+    if external != cargo.external {
+        cargo.external = external;
+        cargo.workspace_files.remove("Cargo.lock");
+        let mut declared = settled.inputs.clone();
+        declared.discovered = None;
+        settled.declared_key = declared.key();
+    }
+}
+
+/// The names `before` valued whose value is different `now`.
+fn changed_values(before: &DiscoveredInputs, now: &DiscoveredInputs) -> Vec<String> {
+    let files = now
+        .files
+        .iter()
+        .filter(|(name, value)| before.files.get(*name).is_some_and(|b| b != *value));
+    let env = now
+        .env
+        .iter()
+        .filter(|(name, value)| before.env.get(*name).is_some_and(|b| b != *value));
+    files.chain(env).map(|(name, _)| name.clone()).collect()
 }
 
 /// True when a workspace file's content is already in the task's key: one

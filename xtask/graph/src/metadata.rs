@@ -35,42 +35,61 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
 
     let mut packages: Vec<(Package, PathBuf)> = members
         .iter()
-        .map(|p| {
-            let manifest: PathBuf = p.manifest_path.clone().into();
-            let dir = manifest.parent().unwrap_or(&ws_root).to_path_buf();
-            let package = Package {
-                name: p.name.to_string(),
-                version: p.version.to_string(),
-                dir: relative(&ws_root, &dir),
-                manifest: relative(&ws_root, &manifest),
-                dependencies: Vec::new(),
-                binaries: p
-                    .targets
-                    .iter()
-                    .filter(|t| t.kind.contains(&TargetKind::Bin))
-                    .map(|t| t.name.clone())
-                    .collect(),
-                has_library: p.targets.iter().any(|t| {
-                    t.kind.iter().any(|k| {
-                        matches!(
-                            k,
-                            TargetKind::Lib | TargetKind::RLib | TargetKind::ProcMacro
-                        )
-                    })
-                }),
-                has_xtask_metadata: p.metadata.get("xtask").is_some(),
-                features: p
-                    .features
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                declared_dependencies: Vec::new(),
-            };
-            (package, dir)
-        })
+        .map(|p| member_package(p, &ws_root))
         .collect();
     packages.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
+    link_dependencies(&members, &mut packages, &ws_root);
+
+    Ok(PackageGraph {
+        root: ws_root,
+        target_dir: metadata.target_directory.into(),
+        packages: packages.into_iter().map(|(p, _)| p).collect(),
+    })
+}
+
+/// A member as the graph holds it (dependencies are linked afterwards), and
+/// its directory.
+fn member_package(p: &cargo_metadata::Package, ws_root: &Path) -> (Package, PathBuf) {
+    let manifest: PathBuf = p.manifest_path.clone().into();
+    let dir = manifest.parent().unwrap_or(ws_root).to_path_buf();
+    let package = Package {
+        name: p.name.to_string(),
+        version: p.version.to_string(),
+        dir: relative(ws_root, &dir),
+        manifest: relative(ws_root, &manifest),
+        dependencies: Vec::new(),
+        binaries: p
+            .targets
+            .iter()
+            .filter(|t| t.kind.contains(&TargetKind::Bin))
+            .map(|t| t.name.clone())
+            .collect(),
+        has_library: p.targets.iter().any(|t| {
+            t.kind.iter().any(|k| {
+                matches!(
+                    k,
+                    TargetKind::Lib | TargetKind::RLib | TargetKind::ProcMacro
+                )
+            })
+        }),
+        has_xtask_metadata: p.metadata.get("xtask").is_some(),
+        features: p
+            .features
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        declared_dependencies: Vec::new(),
+    };
+    (package, dir)
+}
+
+/// Fills in each member's workspace edges and declared dependencies.
+fn link_dependencies(
+    members: &[&cargo_metadata::Package],
+    packages: &mut [(Package, PathBuf)],
+    ws_root: &Path,
+) {
     let index_by_dir: HashMap<PathBuf, usize> = packages
         .iter()
         .enumerate()
@@ -82,7 +101,7 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
         .map(|(i, (p, _))| (p.name.clone(), i))
         .collect();
 
-    for member in &members {
+    for member in members {
         let Some(&from) = index_by_name.get(member.name.as_str()) else {
             continue;
         };
@@ -120,17 +139,11 @@ pub(crate) fn from_cargo(root: &Path) -> Result<PackageGraph, GraphError> {
                     .path
                     .as_ref()
                     .map(|path| PathBuf::from(path.as_std_path()))
-                    .filter(|path| !path.starts_with(&ws_root));
+                    .filter(|path| !path.starts_with(ws_root));
                 declared
             })
             .collect();
     }
-
-    Ok(PackageGraph {
-        root: ws_root,
-        target_dir: metadata.target_directory.into(),
-        packages: packages.into_iter().map(|(p, _)| p).collect(),
-    })
 }
 
 fn dep_kind(kind: DependencyKind) -> DepKind {

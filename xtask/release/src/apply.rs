@@ -227,20 +227,12 @@ fn write_and_lock(root: &Path, files: &BTreeMap<String, String>) -> Result<(), R
 
 /// Temp file then rename: a killed release never leaves half a manifest.
 fn write_atomic(root: &Path, path: &str, text: &str) -> Result<(), ReleaseError> {
-    let target = root.join(path);
-    let tmp = target.with_file_name(format!(
-        ".{}.xtask-release.tmp",
-        target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let io = |source| ReleaseError::Io {
-        path: path.to_string(),
-        source,
-    };
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, &target).map_err(io)
+    xtask_toolbox::atomic::write(&root.join(path), text.as_bytes()).map_err(|source| {
+        ReleaseError::Io {
+            path: path.to_string(),
+            source,
+        }
+    })
 }
 
 fn read(root: &Path, path: &str) -> Result<String, ReleaseError> {

@@ -21,61 +21,8 @@ pub fn cache(
 ) -> anyhow::Result<ExitCode> {
     let cache = &ws.cache;
     match command {
-        CacheCommand::Status => {
-            let status = cache.status().context("failed to read the cache")?;
-            let policy = configured_policy(ws);
-            println!("local cache   {}", cache.dir().display());
-            println!("entries       {}", status.entries);
-            println!("size          {}", human_bytes(status.total_bytes));
-            println!("oldest used   {}", age(status.oldest));
-            println!("newest used   {}", age(status.newest));
-            println!(
-                "limits        {} , {} days (cache.max-size, cache.max-age)",
-                human_bytes(policy.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
-                policy.max_age.unwrap_or(DEFAULT_MAX_AGE).as_secs() / 86_400
-            );
-            match super::remote_settings(ws, remote_flags) {
-                Ok(None) => println!(
-                    "remote cache  off (set [workspace.metadata.xtask.remote-cache] url, XTASK_REMOTE_CACHE_URL or --remote-cache=URL)"
-                ),
-                Ok(Some(settings)) => {
-                    println!("remote cache");
-                    for (name, value) in settings.describe() {
-                        println!("  {name:<20} {value}");
-                    }
-                }
-                Err(error) if error.blame() == Blame::Environment => println!(
-                    "remote cache  unusable here, so runs warn and use the local cache only: {error}"
-                ),
-                Err(error) => return Err(error.into()),
-            }
-            if status.tmp_files > 0 {
-                println!(
-                    "temp files    {} ({}), left by interrupted writes; `cache prune` removes old ones",
-                    status.tmp_files,
-                    human_bytes(status.tmp_bytes)
-                );
-            }
-        }
-        CacheCommand::Verify => {
-            let report = cache.verify().context("failed to verify the cache")?;
-            for bad in &report.removed {
-                // The reason may quote a hostile entry's member names.
-                println!(
-                    "removed {}: {}",
-                    bad.key,
-                    xtask_report::clean_message(&bad.reason.to_string())
-                );
-            }
-            println!(
-                "checked {} entries, {} damaged and removed",
-                report.checked,
-                report.removed.len()
-            );
-            if !report.removed.is_empty() {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        CacheCommand::Status => return status(ws, remote_flags),
+        CacheCommand::Verify => return verify(ws),
         CacheCommand::Prune(args) => {
             let policy = prune_policy(ws, &args)?;
             let report = cache.prune(&policy).context("failed to prune the cache")?;
@@ -96,6 +43,67 @@ pub fn cache(
                 human_bytes(report.removed_bytes)
             );
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(ws: &Workspace, remote_flags: &CliRemote) -> anyhow::Result<ExitCode> {
+    let cache = &ws.cache;
+    let status = cache.status().context("failed to read the cache")?;
+    let policy = configured_policy(ws);
+    println!("local cache   {}", cache.dir().display());
+    println!("entries       {}", status.entries);
+    println!("size          {}", human_bytes(status.total_bytes));
+    println!("oldest used   {}", age(status.oldest));
+    println!("newest used   {}", age(status.newest));
+    println!(
+        "limits        {} , {} days (cache.max-size, cache.max-age)",
+        human_bytes(policy.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
+        policy.max_age.unwrap_or(DEFAULT_MAX_AGE).as_secs() / 86_400
+    );
+    match super::remote_settings(ws, remote_flags) {
+        Ok(None) => println!(
+            "remote cache  off (set [workspace.metadata.xtask.remote-cache] url, XTASK_REMOTE_CACHE_URL or --remote-cache=URL)"
+        ),
+        Ok(Some(settings)) => {
+            println!("remote cache");
+            for (name, value) in settings.describe() {
+                println!("  {name:<20} {value}");
+            }
+        }
+        Err(error) if error.blame() == Blame::Environment => println!(
+            "remote cache  unusable here, so runs warn and use the local cache only: {error}"
+        ),
+        Err(error) => return Err(error.into()),
+    }
+    if status.tmp_files > 0 {
+        println!(
+            "temp files    {} ({}), left by interrupted writes; `cache prune` removes old ones",
+            status.tmp_files,
+            human_bytes(status.tmp_bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(ws: &Workspace) -> anyhow::Result<ExitCode> {
+    let cache = &ws.cache;
+    let report = cache.verify().context("failed to verify the cache")?;
+    for bad in &report.removed {
+        // The reason may quote a hostile entry's member names.
+        println!(
+            "removed {}: {}",
+            bad.key,
+            xtask_report::clean_message(&bad.reason.to_string())
+        );
+    }
+    println!(
+        "checked {} entries, {} damaged and removed",
+        report.checked,
+        report.removed.len()
+    );
+    if !report.removed.is_empty() {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
