@@ -6,6 +6,8 @@
 //! - ARCHITECTURE.md's codemap names exactly the crates under `xtask/`, once;
 //! - no function is longer than [`MAX_FN_LINES`] without a `// Long:` comment
 //!   above it saying why;
+//! - only the crates ARCHITECTURE.md's invariants name print, reach the
+//!   network or start processes;
 //! - files are written in place only where the writer owns the file alone:
 //!   everything another run reads goes through `xtask_toolbox::atomic`
 //!   (temp + rename), so a killed run never leaves half a file behind.
@@ -316,6 +318,68 @@ fn no_function_is_long_without_a_reason() {
     assert!(
         offenders.is_empty(),
         "functions over {MAX_FN_LINES} lines: split them by job, or put a `// Long: <why>` comment above the ones that read better whole:\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// Who may do what (ARCHITECTURE.md, "Invariants"): (what, code that does it,
+/// the crates allowed to).
+const POWERS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "print",
+        &[
+            "println!",
+            "eprintln!",
+            "print!(",
+            "eprint!(",
+            "io::stdout()",
+            "io::stderr()",
+        ],
+        &["xtask/cli", "xtask/report", "xtask/launcher"],
+    ),
+    (
+        "reach the network",
+        &["ureq::", "TcpStream", "object_store::", "UdpSocket"],
+        &["xtask/remote"],
+    ),
+    (
+        "start processes",
+        &["Command::new(", "duct::cmd"],
+        &[
+            "xtask/graph",
+            "xtask/engine",
+            "xtask/git",
+            "xtask/release",
+            "xtask/launcher",
+            "xtask/cli",
+        ],
+    ),
+];
+
+#[test]
+fn only_the_named_crates_print_reach_the_network_or_start_processes() {
+    let mut offenders = Vec::new();
+    for (rel, text) in sources(&repo_root()) {
+        if is_test_file(&rel) {
+            continue;
+        }
+        let krate = rel.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
+        for (number, line) in non_test_part(&text).lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for (power, calls, allowed) in POWERS {
+                if !allowed.contains(&krate.as_str()) && calls.iter().any(|c| code.contains(c)) {
+                    offenders.push(format!(
+                        "{rel}:{}: may not {power}: {}",
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "move these to a crate that may (or change ARCHITECTURE.md's invariants and POWERS in xtask/cli/tests/tidy.rs together):\n{}",
         offenders.join("\n")
     );
 }
