@@ -8,7 +8,7 @@
 mod support;
 
 use expect_test::{Expect, expect};
-use support::{Fixture, text};
+use support::{Fixture, redact, text};
 
 /// Three packages whose `check` runs as one batch: `good` and `noisy` each
 /// warn about a variable of their own; `tool` uses `good`.
@@ -273,58 +273,6 @@ fn a_dry_run_shows_the_command_a_test_task_runs() {
         [("good#test".to_string(), planned.clone())],
         "{out}"
     );
-}
-
-/// Output with what changes from run to run replaced: the fixture's path,
-/// keys, GitHub's stop-commands token, timings; and cargo's wait for a lock
-/// other cargo processes on the machine may hold.
-fn redact(out: &str, fx: &Fixture) -> String {
-    let root = fx.root().display().to_string();
-    let mut text = String::new();
-    for line in out.replace(&root, "[ROOT]").lines() {
-        if line.contains("Blocking waiting for file lock") {
-            continue;
-        }
-        if line.starts_with("::stop-commands::") {
-            text.push_str("::stop-commands::[TOKEN]\n");
-            continue;
-        }
-        let words: Vec<String> = line.split(' ').map(redact_word).collect();
-        text.push_str(&words.join(" "));
-        text.push('\n');
-    }
-    text
-}
-
-fn redact_word(word: &str) -> String {
-    let core = word.trim_matches(|c: char| "():,".contains(c));
-    let (start, end) = match word.find(core) {
-        Some(start) if !core.is_empty() => (start, start + core.len()),
-        _ => return word.to_string(),
-    };
-    let hex = |n: usize| core.len() == n && core.bytes().all(|b| b.is_ascii_hexdigit());
-    let replacement = if hex(16) {
-        "[KEY]"
-    } else if hex(32) {
-        "[TOKEN]"
-    } else if is_duration(core) {
-        "[TIME]"
-    } else {
-        return word.to_string();
-    };
-    format!("{}{replacement}{}", &word[..start], &word[end..])
-}
-
-/// `812ms`, `1.25s`, `2m05s`: how we and cargo print durations.
-fn is_duration(word: &str) -> bool {
-    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let Some(rest) = word.strip_suffix("ms").or_else(|| word.strip_suffix('s')) else {
-        return false;
-    };
-    match rest.split_once('m') {
-        Some((minutes, seconds)) => number(minutes) && number(seconds),
-        None => number(rest),
-    }
 }
 
 fn check_output(fx: &Fixture, env: &[(&str, &str)], expected: Expect) {
