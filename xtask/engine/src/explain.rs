@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::key::KeyInputs;
+use crate::key::{KeyDefinition, KeyInputs};
 
 /// One difference, worded for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,7 +80,11 @@ fn change(kind: &str, name: &str, what: &str) -> Change {
     }
 }
 
-fn diff_definition(before: &serde_json::Value, now: &serde_json::Value, changes: &mut Vec<Change>) {
+fn diff_definition(before: &KeyDefinition, now: &KeyDefinition, changes: &mut Vec<Change>) {
+    // A struct of strings, lists and flags always becomes a JSON object.
+    let before = serde_json::to_value(before).expect("a definition always encodes");
+    let now = serde_json::to_value(now).expect("a definition always encodes");
+    let (before, now) = (&before, &now);
     let (Some(b), Some(n)) = (before.as_object(), now.as_object()) else {
         if before != now {
             changes.push(change("definition", "task", "changed"));
@@ -143,15 +147,22 @@ fn diff_map(
 mod tests {
     use super::*;
 
+    fn command(text: &str) -> KeyDefinition {
+        KeyDefinition {
+            command: Some(text.to_string()),
+            ..KeyDefinition::default()
+        }
+    }
+
     #[test]
     fn reports_each_kind_of_change() {
-        let mut before = KeyInputs::new("a", "a", "build", serde_json::json!({"command": "x"}));
+        let mut before = KeyInputs::new("a", "a", "build", command("x"));
         before.files.insert("src/lib.rs".into(), "aa".into());
         before.files.insert("run.sh".into(), "bb".into());
         before.files.insert("gone.rs".into(), "cc".into());
         before.env.insert("MODE".into(), "11".into());
         let mut now = before.clone();
-        now.definition = serde_json::json!({"command": "y"});
+        now.definition = command("y");
         now.files.insert("src/lib.rs".into(), "ab".into());
         now.files.insert("run.sh".into(), "bb+x".into());
         now.files.remove("gone.rs");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the meaning of any field changes: every key changes with it.
-const KEY_FORMAT: u32 = 2;
+const KEY_FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -19,7 +19,7 @@ pub struct KeyInputs {
     pub dir: String,
     pub task: String,
     /// The task's own definition, as it applies to this package.
-    pub definition: serde_json::Value,
+    pub definition: KeyDefinition,
     /// Input files: path → content hash (`+x` when executable).
     pub files: BTreeMap<String, String>,
     /// Files matching `global-inputs`.
@@ -37,6 +37,75 @@ pub struct KeyInputs {
     /// `discovered.rs`). Absent until a run has reported anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovered: Option<DiscoveredInputs>,
+}
+
+/// A task's definition as its key sees it. Its own type, with the fields
+/// named here rather than serialized from the configuration's `TaskDef`: a
+/// renamed or retyped config field never changes keys by accident, and no
+/// part of a definition can fail to encode (which would let two tasks share
+/// a key). `pass-env` is absent on purpose: passed variables are not hashed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct KeyDefinition {
+    /// The shell command, for a command task.
+    pub command: Option<String>,
+    /// The built-in cargo kind (`build`, `check`, `lint`, `test`).
+    pub cargo: Option<String>,
+    /// `depends-on` as written (`^task`, `task`, `pkg#task`).
+    pub depends_on: Vec<String>,
+    /// `inputs` as written; `None`: the package's default inputs.
+    pub inputs: Option<Vec<String>>,
+    pub outputs: Vec<String>,
+    /// The outputs stored and restored (declared, or a cargo kind's own).
+    pub effective_outputs: Vec<String>,
+    pub env: Vec<String>,
+    pub cache: bool,
+    pub persistent: bool,
+    pub args: Vec<String>,
+    pub profile: Option<String>,
+    pub features: Vec<String>,
+}
+
+impl KeyDefinition {
+    pub fn of(def: &xtask_config::TaskDef, effective_outputs: Vec<String>) -> KeyDefinition {
+        use xtask_config::{Action, CargoKind, TaskDependency};
+        let (command, cargo) = match &def.action {
+            Action::Shell(command) => (Some(command.clone()), None),
+            Action::Cargo(kind) => {
+                let name = match kind {
+                    CargoKind::Build => "build",
+                    CargoKind::Check => "check",
+                    CargoKind::Lint => "lint",
+                    CargoKind::Test => "test",
+                };
+                (None, Some(name.to_string()))
+            }
+            Action::Nothing => (None, None),
+        };
+        let depends_on = def
+            .depends_on
+            .iter()
+            .map(|dep| match dep {
+                TaskDependency::Upstream(task) => format!("^{task}"),
+                TaskDependency::SamePackage(task) => task.clone(),
+                TaskDependency::Named { package, task } => format!("{package}#{task}"),
+            })
+            .collect();
+        KeyDefinition {
+            command,
+            cargo,
+            depends_on,
+            inputs: def.inputs.clone(),
+            outputs: def.outputs.clone(),
+            effective_outputs,
+            env: def.env.clone(),
+            cache: def.cache,
+            persistent: def.persistent,
+            args: def.args.clone(),
+            profile: def.profile.clone(),
+            features: def.features.clone(),
+        }
+    }
 }
 
 /// Discovered inputs and their current values.
@@ -67,7 +136,7 @@ pub struct CargoInputs {
 }
 
 impl KeyInputs {
-    pub fn new(package: &str, dir: &str, task: &str, definition: serde_json::Value) -> KeyInputs {
+    pub fn new(package: &str, dir: &str, task: &str, definition: KeyDefinition) -> KeyInputs {
         KeyInputs {
             format: KEY_FORMAT,
             package: package.to_string(),
@@ -100,7 +169,7 @@ mod tests {
 
     #[test]
     fn key_depends_on_every_part() {
-        let base = KeyInputs::new("a", "crates/a", "build", serde_json::json!({"x": 1}));
+        let base = KeyInputs::new("a", "crates/a", "build", KeyDefinition::default());
         let mut changed = Vec::new();
         let mut k = base.clone();
         k.files.insert("src/lib.rs".into(), "00".into());
@@ -115,7 +184,7 @@ mod tests {
         k.dir = "crates/b".into();
         changed.push(k);
         let mut k = base.clone();
-        k.definition = serde_json::json!({"x": 2});
+        k.definition.args = vec!["--all-targets".into()];
         changed.push(k);
         let mut k = base.clone();
         k.discovered = Some(DiscoveredInputs::default());

@@ -17,7 +17,7 @@ use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
 use crate::env_salt::EnvSalt;
 use crate::inputs::{self, PackageFiles};
-use crate::key::{CargoInputs, KeyInputs};
+use crate::key::{CargoInputs, KeyDefinition, KeyInputs};
 use crate::task_graph::{TaskGraph, UPSTREAM_EDGES};
 use crate::workspace::Workspace;
 
@@ -116,10 +116,7 @@ pub fn plan(
             .entry(task.package)
             .or_insert_with(|| package_output_globs(ws, &package.name, &mut compiled_outputs));
 
-        let mut definition = serde_json::to_value(&task.def).unwrap_or_default();
-        if let serde_json::Value::Object(map) = &mut definition {
-            map.insert("effective-outputs".into(), outputs.clone().into());
-        }
+        let definition = KeyDefinition::of(&task.def, outputs.clone());
         let mut key_inputs = KeyInputs::new(&package.name, &package.dir, &task.task, definition);
         key_inputs.files =
             inputs::task_inputs(&ws.graph, &files, task.package, &task.def, excluded);
