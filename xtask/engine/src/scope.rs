@@ -1,9 +1,9 @@
 //! Which packages a run covers: Turborepo's `--filter` syntax ([`apply_filters`])
 //! and `--affected` ([`affected`], [`default_base`]).
 //!
-//! Both work on the [`PackageGraph`] alone and reach git only through the
-//! [`Git`] trait, so the selection rules are tested without repositories;
-//! [`GitCli`] is the real implementation.
+//! Both work on the [`PackageGraph`] alone and reach git only through
+//! xtask-git's [`Git`] trait, so the selection rules are tested without
+//! repositories; [`xtask_git::Repo`] is the real implementation.
 //!
 //! What "changed" means, as in Turborepo:
 //! - `--affected` (turbo's `main...HEAD`): from the merge-base of base and
@@ -32,10 +32,9 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use globset::{GlobBuilder, GlobMatcher};
+use xtask_git::{Git, GitError};
 use xtask_graph::{PackageGraph, PackageIndex};
 
 /// What a user sees when a filter or a git question cannot be answered. Every
@@ -53,26 +52,13 @@ pub enum ScopeError {
         name: String,
         suggestions: Vec<String>,
     },
-    #[error("failed to run `{command}`\nhint: is git installed and on PATH?")]
-    GitSpawn {
-        command: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{command}` failed: {stderr}\nhint: run it yourself in the workspace root to see why")]
-    GitFailed { command: String, stderr: String },
-    #[error(
-        "{root} is not in a git repository, so changed files cannot be computed\nhint: run `git init` and commit, or select packages by name or directory instead of by changes"
-    )]
-    NotARepository { root: PathBuf },
+    /// git could not answer; its message says why and what to do.
+    #[error(transparent)]
+    Git(#[from] GitError),
     #[error(
         "git ref `{reference}` does not exist\nhint: check the name (`git branch -a` lists branches); if it lives on a remote, fetch it first (`git fetch origin <branch>`)"
     )]
     UnknownRef { reference: String },
-    #[error(
-        "`{base}` and `{head}` have no common ancestor, so there is no branch point to compare with\nhint: pass a base that is in the history of `{head}`"
-    )]
-    NoMergeBase { base: String, head: String },
     #[error(
         "this is a shallow clone and {reference} is not in its history, so the changed files cannot be computed (refusing to guess: that would run everything or nothing)\nhint: fetch the full history: `fetch-depth: 0` in actions/checkout, or `git fetch --unshallow` (and `git fetch origin <base-branch>` if the base branch was not cloned)"
     )]
@@ -150,182 +136,6 @@ fn in_directories(suggestions: &[String]) -> String {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Git
-
-/// The git questions scoping needs. Refs are anything `git rev-parse`
-/// understands; paths are workspace-relative with `/` separators.
-pub trait Git {
-    /// Files that differ between commit `from` and commit `to` (no merge-base
-    /// is taken here), or with `to` `None` between `from` and the working tree
-    /// (staged, unstaged and untracked files that are not ignored). A rename
-    /// yields both paths.
-    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, ScopeError>;
-    /// The best common ancestor of `a` and `b`, as a commit id.
-    fn merge_base(&self, a: &str, b: &str) -> Result<String, ScopeError>;
-    /// True when `r` names a commit in this repository.
-    fn ref_exists(&self, r: &str) -> bool;
-    /// True when the repository's history is truncated (`git clone --depth`).
-    fn is_shallow(&self) -> bool;
-    /// The remote's default branch (`origin/HEAD`'s target, e.g. `origin/main`).
-    fn default_branch(&self) -> Option<String>;
-}
-
-/// [`Git`] through the `git` binary, run in the workspace root.
-#[derive(Debug, Clone)]
-pub struct GitCli {
-    /// The workspace root; paths are reported relative to it (it may be a
-    /// subdirectory of the repository, whose other files are then ignored).
-    pub root: PathBuf,
-}
-
-impl GitCli {
-    pub fn new(root: impl Into<PathBuf>) -> GitCli {
-        GitCli { root: root.into() }
-    }
-
-    fn output(&self, args: &[&str]) -> Result<Output, ScopeError> {
-        Command::new("git")
-            .args(args)
-            .current_dir(&self.root)
-            // English messages, so the "not a git repository" check below holds.
-            .env("LC_ALL", "C")
-            .output()
-            .map_err(|source| ScopeError::GitSpawn {
-                command: command_line(args),
-                source,
-            })
-    }
-
-    /// Runs git and returns its stdout, or an error naming the command.
-    fn stdout(&self, args: &[&str]) -> Result<String, ScopeError> {
-        let output = self.output(args)?;
-        if output.status.success() {
-            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
-        }
-        Err(self.failure(args, &output))
-    }
-
-    fn failure(&self, args: &[&str], output: &Output) -> ScopeError {
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        if stderr.contains("not a git repository") {
-            ScopeError::NotARepository {
-                root: self.root.clone(),
-            }
-        } else {
-            ScopeError::GitFailed {
-                command: command_line(args),
-                stderr,
-            }
-        }
-    }
-}
-
-fn command_line(args: &[&str]) -> String {
-    format!("git {}", args.join(" "))
-}
-
-/// Splits git's `-z` output into paths.
-fn nul_separated(out: &str) -> impl Iterator<Item = String> + '_ {
-    out.split('\0')
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-}
-
-/// A ref starting with `-` would be read as an option by git.
-fn safe_ref(r: &str) -> bool {
-    !r.is_empty() && !r.starts_with('-')
-}
-
-impl Git for GitCli {
-    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, ScopeError> {
-        for r in std::iter::once(from).chain(to) {
-            if !safe_ref(r) {
-                return Err(ScopeError::UnknownRef {
-                    reference: r.to_string(),
-                });
-            }
-        }
-        // --no-renames: a rename is a deletion plus an addition, so both paths
-        // count. --relative: paths relative to the workspace root, and changes
-        // outside it (when the workspace is a subdirectory) left out. -z: no
-        // quoting of unusual file names.
-        let mut args = vec![
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--relative",
-            from,
-        ];
-        args.extend(to);
-        args.push("--");
-        // Without a second commit, `git diff <from>` compares with the working
-        // tree, which covers committed, staged and unstaged changes at once.
-        let mut files: BTreeSet<String> = nul_separated(&self.stdout(&args)?).collect();
-        if to.is_none() {
-            // Untracked files are in no diff; list the ones git does not ignore
-            // (ls-files is relative to, and limited to, the current directory).
-            let untracked = self.stdout(&["ls-files", "-z", "--others", "--exclude-standard"])?;
-            files.extend(nul_separated(&untracked));
-        }
-        Ok(files.into_iter().collect())
-    }
-
-    fn merge_base(&self, a: &str, b: &str) -> Result<String, ScopeError> {
-        for r in [a, b] {
-            if !safe_ref(r) {
-                return Err(ScopeError::UnknownRef {
-                    reference: r.to_string(),
-                });
-            }
-        }
-        let args = ["merge-base", a, b];
-        let output = self.output(&args)?;
-        if output.status.success() {
-            return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string());
-        }
-        // Exit status 1 without a message is git's "no common ancestor".
-        if output.status.code() == Some(1) && output.stderr.is_empty() {
-            return Err(ScopeError::NoMergeBase {
-                base: a.to_string(),
-                head: b.to_string(),
-            });
-        }
-        Err(self.failure(&args, &output))
-    }
-
-    fn ref_exists(&self, r: &str) -> bool {
-        safe_ref(r)
-            && self
-                .output(&[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    &format!("{r}^{{commit}}"),
-                ])
-                .is_ok_and(|o| o.status.success())
-    }
-
-    fn is_shallow(&self) -> bool {
-        self.stdout(&["rev-parse", "--is-shallow-repository"])
-            .is_ok_and(|out| out.trim() == "true")
-    }
-
-    fn default_branch(&self) -> Option<String> {
-        let out = self
-            .stdout(&[
-                "symbolic-ref",
-                "--quiet",
-                "--short",
-                "refs/remotes/origin/HEAD",
-            ])
-            .ok()?;
-        let branch = out.trim();
-        (!branch.is_empty()).then(|| branch.to_string())
-    }
-}
-
 /// The diff from the point where `head` branched from `base` to `head` (or,
 /// with `working_tree`, to the working tree), with git's failures turned into
 /// errors that say why: a missing ref, or a shallow clone whose history does
@@ -336,14 +146,9 @@ fn since_branch_point(
     head: &str,
     working_tree: bool,
 ) -> Result<Diff, ScopeError> {
-    let merge_base = match git.merge_base(base, head) {
-        Ok(commit) => commit,
-        Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => {
-            return Err(e);
-        }
-        // Only on failure do we spend git calls on finding out why.
-        Err(e) => return Err(explain_missing(git, &[base, head]).unwrap_or(e)),
-    };
+    let merge_base = git
+        .merge_base(base, head)
+        .map_err(|e| explained(git, &[base, head], e))?;
     Ok(Diff {
         from: merge_base,
         to: (!working_tree).then(|| head.to_string()),
@@ -353,11 +158,8 @@ fn since_branch_point(
 /// The files `diff` changed; for a ref against the working tree, a missing
 /// ref (or a shallow clone without it) is explained.
 fn changed_files(git: &dyn Git, diff: &Diff) -> Result<Vec<String>, ScopeError> {
-    match git.changed_files(&diff.from, diff.to.as_deref()) {
-        Ok(files) => Ok(files),
-        Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => Err(e),
-        Err(e) => Err(explain_missing(git, &[&diff.from]).unwrap_or(e)),
-    }
+    git.changed_files(&diff.from, diff.to.as_deref())
+        .map_err(|e| explained(git, &[&diff.from], e))
 }
 
 /// The packages the files of `diff` change: the caller's rule first
@@ -379,11 +181,21 @@ fn changed_packages(
     Ok(changed)
 }
 
+/// A failed git call about `refs` as the user should see it: git that cannot
+/// run, or no repository, as it is; otherwise a missing ref or a truncated
+/// history is named (only on failure do we spend git calls on finding out why).
+fn explained(git: &dyn Git, refs: &[&str], error: GitError) -> ScopeError {
+    match error {
+        GitError::NotARepository { .. } | GitError::Spawn { .. } => error.into(),
+        error => explain_missing(git, refs).unwrap_or(error.into()),
+    }
+}
+
 /// Why a merge-base could not be found, when the reason is a missing ref or a
 /// truncated history: in a shallow clone both look the same to git.
 fn explain_missing(git: &dyn Git, refs: &[&str]) -> Option<ScopeError> {
-    let shallow = git.is_shallow();
-    if let Some(missing) = refs.iter().find(|r| !git.ref_exists(r)) {
+    let shallow = is_shallow(git);
+    if let Some(missing) = refs.iter().find(|r| !names_commit(git, r)) {
         return Some(if shallow {
             ScopeError::ShallowClone {
                 reference: format!("`{missing}`"),
@@ -401,6 +213,17 @@ fn explain_missing(git: &dyn Git, refs: &[&str]) -> Option<ScopeError> {
         }),
         _ => None,
     }
+}
+
+/// Whether `r` names a commit; a question git cannot answer counts as no,
+/// since it only chooses how a failure is explained.
+fn names_commit(git: &dyn Git, r: &str) -> bool {
+    git.resolve(r).is_ok_and(|commit| commit.is_some())
+}
+
+/// Whether the history is truncated; unknown counts as no, as above.
+fn is_shallow(git: &dyn Git) -> bool {
+    git.is_shallow().unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------
@@ -452,8 +275,11 @@ pub fn default_base(
         // Actions checks out the merge commit; the base branch is on `origin`.
         return Ok(format!("origin/{}", branch.trim()));
     }
+    // Without a recorded default branch (or an answer) the usual names remain.
     let candidates: Vec<String> = git
         .default_branch()
+        .ok()
+        .flatten()
         .into_iter()
         .chain(
             ["main", "origin/main", "master", "origin/master"]
@@ -461,7 +287,7 @@ pub fn default_base(
                 .map(str::to_string),
         )
         .collect();
-    let Some(branch) = candidates.iter().find(|c| git.ref_exists(c)) else {
+    let Some(branch) = candidates.iter().find(|c| names_commit(git, c)) else {
         let tried = candidates
             .iter()
             .map(|c| format!("`{c}`"))
@@ -469,7 +295,7 @@ pub fn default_base(
             .join(", ");
         // A single-branch shallow clone (actions/checkout's default) has no
         // other branch at all: say so rather than "no default branch".
-        return Err(if git.is_shallow() {
+        return Err(if is_shallow(git) {
             ScopeError::ShallowClone {
                 reference: format!("the default branch (tried {tried})"),
             }
@@ -477,11 +303,8 @@ pub fn default_base(
             ScopeError::NoDefaultBranch { tried }
         });
     };
-    match git.merge_base("HEAD", branch) {
-        Ok(commit) => Ok(commit),
-        Err(e @ (ScopeError::NotARepository { .. } | ScopeError::GitSpawn { .. })) => Err(e),
-        Err(e) => Err(explain_missing(git, &["HEAD", branch]).unwrap_or(e)),
-    }
+    git.merge_base("HEAD", branch)
+        .map_err(|e| explained(git, &["HEAD", branch], e))
 }
 
 // ---------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 //! git through its command line, behind typed values: history with the files
 //! each commit touched, tags, the working tree's status, the current branch,
-//! and the writes a release makes (commit, tag, push).
+//! what changed between two states ([`Git`], for `--affected` and `[ref]`
+//! filters), and the writes a release makes (commit, tag, push).
 //!
 //! Every call runs `git` in the workspace root with `LC_ALL=C`; paths are
 //! relative to that root (which may be a subdirectory of the repository).
 //! Nothing here prints. Output from git is parsed strictly: a record that does
 //! not have the expected shape is an error, never a guess.
 
+mod changes;
 mod log;
 mod refs;
 mod status;
@@ -15,29 +17,48 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub use changes::Git;
 pub use log::{Commit, Person, Range};
 pub use refs::{Branch, Tag};
 pub use status::StatusEntry;
 
-/// What can go wrong talking to git.
+/// What can go wrong talking to git. Every message a user may meet says
+/// what to do in a `hint:` line, except [`GitError::Unparsable`] (a bug or
+/// a git this tool does not know).
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("failed to run `{command}`: {source}")]
+    #[error("failed to run `{command}`\nhint: is git installed and on PATH?")]
     Spawn {
         command: String,
         #[source]
         source: std::io::Error,
     },
     #[error(
-        "{root} is not inside a git repository\nhint: run `git init`, or use -C to point at a checkout"
+        "{root} is not in a git repository\nhint: run `git init` and commit, or use -C to point at a checkout"
     )]
     NotARepository { root: PathBuf },
-    #[error("`{command}` failed: {stderr}")]
+    #[error("`{command}` failed: {stderr}\nhint: run it yourself in the workspace root to see why")]
     Failed { command: String, stderr: String },
     #[error("`{command}` printed output this tool cannot read: {detail}")]
     Unparsable { command: String, detail: String },
     #[error("`{reference}` is not a usable git revision (it must not be empty or start with `-`)")]
     BadRevision { reference: String },
+    #[error(
+        "`{base}` and `{head}` have no common ancestor, so there is no branch point to compare with\nhint: pass a base that is in the history of `{head}`"
+    )]
+    NoMergeBase { base: String, head: String },
+}
+
+impl GitError {
+    /// True for trouble with the machine or with git itself (it cannot be
+    /// run, it failed, it printed what we cannot read) rather than with what
+    /// was asked of it (no repository, a bad revision, unrelated histories).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            GitError::Spawn { .. } | GitError::Failed { .. } | GitError::Unparsable { .. }
+        )
+    }
 }
 
 /// A git repository, seen from a directory inside it.
@@ -52,6 +73,13 @@ impl Repo {
         let repo = Repo { root: root.into() };
         repo.stdout(["rev-parse", "--git-dir"])?;
         Ok(repo)
+    }
+
+    /// The repository containing `root`, not checked until the first call:
+    /// for callers that may need no git at all (a `--filter` by name runs
+    /// none, and must work outside a repository).
+    pub fn at(root: impl Into<PathBuf>) -> Repo {
+        Repo { root: root.into() }
     }
 
     /// The directory git runs in.
@@ -150,6 +178,12 @@ impl Repo {
     {
         let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let output = self.output(&args)?;
+        self.checked(&args, output)
+    }
+
+    /// The stdout of a finished git command, or an error naming the command
+    /// (with any credentials in git's message masked).
+    fn checked<S: AsRef<OsStr>>(&self, args: &[S], output: Output) -> Result<String, GitError> {
         if output.status.success() {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
@@ -159,6 +193,7 @@ impl Repo {
                 root: self.root.clone(),
             }
         } else {
+            let args: Vec<_> = args.iter().map(|a| a.as_ref().to_owned()).collect();
             GitError::Failed {
                 command: command_line(&args),
                 stderr,

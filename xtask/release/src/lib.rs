@@ -96,6 +96,6 @@ impl ReleaseError {
         matches!(
             self,
             ReleaseError::Io { .. } | ReleaseError::CargoUpdate { .. }
-        ) || matches!(self, ReleaseError::Git(e) if !matches!(e, xtask_git::GitError::NotARepository { .. } | xtask_git::GitError::BadRevision { .. }))
+        ) || matches!(self, ReleaseError::Git(e) if e.is_internal())
     }
 }

@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
-use xtask_engine::scope::{self, Git};
+use xtask_engine::scope;
 use xtask_engine::{Workspace, affected_by_workspace_file};
+use xtask_git::{Git, Repo};
 
 use crate::args::{AffectedArgs, AffectedFormat};
 
@@ -23,7 +24,7 @@ struct AffectedPackage<'a> {
 }
 
 pub fn affected(ws: &Workspace, args: &AffectedArgs) -> anyhow::Result<ExitCode> {
-    let git = scope::GitCli::new(ws.root.clone());
+    let git = Repo::at(&ws.root);
     let (base, head) = revisions(&git, args.base.as_deref(), args.head.as_deref())?;
     let packages = packages(ws, &git, &base, &head)?;
     match args.format {

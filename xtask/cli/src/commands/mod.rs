@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use xtask_engine::{Workspace, affected_by_workspace_file};
 
-use xtask_engine::scope::{self, GitCli};
+use xtask_engine::scope;
+use xtask_git::Repo;
 use xtask_remote::{Blame, CliRemote, RemoteError, RemoteSettings};
 
 use crate::args::{Cli, Command, ScopeArgs};
@@ -75,7 +76,7 @@ pub fn all_packages(ws: &Workspace) -> Vec<usize> {
 /// intersection), or all of them. A filter that selects nothing is a warning
 /// on stderr.
 pub fn scope(ws: &Workspace, args: &ScopeArgs) -> anyhow::Result<Vec<usize>> {
-    let git = GitCli::new(ws.root.clone());
+    let git = Repo::at(&ws.root);
     let mut selected = if args.filter.is_empty() {
         all_packages(ws)
     } else {

@@ -1,4 +1,4 @@
-//! [`GitCli`] and the scoping functions against real repositories: a branch
+//! The scoping functions through [`Repo`] against real repositories: a branch
 //! with edits in a leaf, a hub and root files, the working tree, renames, a
 //! workspace in a subdirectory, and shallow clones.
 
@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use xtask_git::Repo;
 use xtask_graph::PackageIndex;
 
 use super::tests::{graph, names, no_special};
@@ -86,7 +87,7 @@ fn affected_now(root: &Path) -> Result<Vec<String>, ScopeError> {
 }
 
 fn affected_with(root: &Path, special: &SpecialFiles<'_>) -> Result<Vec<String>, ScopeError> {
-    let git = GitCli::new(root);
+    let git = Repo::at(root);
     let base = default_base(&git, &|_| None)?;
     let graph = graph();
     let found = affected(&graph, &base, "HEAD", &git, special)?;
@@ -115,7 +116,7 @@ fn commits_on_the_base_branch_after_the_branch_point_are_not_changes() {
     commit_all(root, "core on main");
     git(root, &["checkout", "-q", "feature"]);
 
-    let git_cli = GitCli::new(root);
+    let git_cli = Repo::at(root);
     assert_eq!(default_base(&git_cli, &|_| None).unwrap(), branch_point);
     assert_eq!(affected_now(root).unwrap(), ["web"]);
     // An explicit base branch is also measured from the branch point.
@@ -174,7 +175,7 @@ fn the_working_tree_counts_staged_unstaged_and_untracked_but_not_ignored() {
     write(root, "packages/core/debug.log", "ignored\n");
     fs::remove_file(root.join("packages/testkit/src/lib.rs")).unwrap();
 
-    let git_cli = GitCli::new(root);
+    let git_cli = Repo::at(root);
     let head = git(root, &["rev-parse", "HEAD"]);
     assert_eq!(
         git_cli.changed_files(&head, None).unwrap(),
@@ -213,7 +214,7 @@ fn a_rename_counts_for_both_paths() {
         root,
         &["mv", "packages/util/src/old.rs", "apps/api/src/new.rs"],
     );
-    let git_cli = GitCli::new(root);
+    let git_cli = Repo::at(root);
     let base = default_base(&git_cli, &|_| None).unwrap();
     let both = ["apps/api/src/new.rs", "packages/util/src/old.rs"];
     // Staged only, then committed.
@@ -231,7 +232,7 @@ fn filters_by_git_range_on_a_real_repository() {
     write(root, "packages/util/src/lib.rs", "util 2\n");
     commit_all(root, "util");
     write(root, "xtask/engine/src/lib.rs", "uncommitted\n");
-    let git_cli = GitCli::new(root);
+    let git_cli = Repo::at(root);
     let graph = graph();
     let run = |filters: &[&str]| {
         let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
@@ -295,7 +296,7 @@ fn a_workspace_in_a_subdirectory_sees_only_its_own_files() {
         "untracked inside\n",
     );
 
-    let git_cli = GitCli::new(repo_root.join("ws"));
+    let git_cli = Repo::at(repo_root.join("ws"));
     assert_eq!(
         git_cli.changed_files("main", None).unwrap(),
         [
@@ -325,8 +326,8 @@ fn a_shallow_clone_lacking_the_base_is_a_clear_error_never_a_full_run() {
         ],
     );
     let clone = clones.path().join("clone");
-    let git_cli = GitCli::new(&clone);
-    assert!(git_cli.is_shallow());
+    let git_cli = Repo::at(&clone);
+    assert!(git_cli.is_shallow().unwrap());
 
     let fix = "\nhint: fetch the full history: `fetch-depth: 0` in actions/checkout, or `git fetch --unshallow`";
     // No base branch at all.
@@ -395,7 +396,7 @@ fn a_shallow_clone_lacking_the_base_is_a_clear_error_never_a_full_run() {
             "main:refs/remotes/origin/main",
         ],
     );
-    assert!(!git_cli.is_shallow());
+    assert!(!git_cli.is_shallow().unwrap());
     let found = affected(&graph, "origin/main", "HEAD", &git_cli, &no_special).unwrap();
     assert_eq!(names(&graph, &found), ["web"]);
 }
@@ -411,9 +412,12 @@ fn a_full_clone_finds_the_default_branch_through_origin_head() {
     let clone = clones.path().join("clone");
     git(&clone, &["checkout", "-q", "-b", "topic"]);
     git(&clone, &["branch", "-q", "-D", "main"]);
-    let git_cli = GitCli::new(&clone);
-    assert_eq!(git_cli.default_branch().as_deref(), Some("origin/main"));
-    assert!(!git_cli.is_shallow());
+    let git_cli = Repo::at(&clone);
+    assert_eq!(
+        git_cli.default_branch().unwrap().as_deref(),
+        Some("origin/main")
+    );
+    assert!(!git_cli.is_shallow().unwrap());
     write(&clone, "packages/testkit/src/lib.rs", "testkit 2\n");
     assert_eq!(affected_now(&clone).unwrap(), ["api", "testkit"]);
 }
@@ -422,7 +426,7 @@ fn a_full_clone_finds_the_default_branch_through_origin_head() {
 fn git_errors_name_what_went_wrong() {
     let dir = repo();
     let root = dir.path();
-    let git_cli = GitCli::new(root);
+    let git_cli = Repo::at(root);
     let graph = graph();
 
     let err = affected(&graph, "no-such-branch", "HEAD", &git_cli, &no_special).unwrap_err();
@@ -435,7 +439,10 @@ fn git_errors_name_what_went_wrong() {
     git(root, &["checkout", "-q", "--orphan", "unrelated"]);
     commit_all(root, "unrelated root");
     let err = affected(&graph, "main", "HEAD", &git_cli, &no_special).unwrap_err();
-    assert!(matches!(err, ScopeError::NoMergeBase { .. }), "{err}");
+    assert!(
+        matches!(err, ScopeError::Git(GitError::NoMergeBase { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("have no common ancestor"), "{err}");
 
     // A ref that git would read as an option is refused before git runs.
@@ -443,15 +450,11 @@ fn git_errors_name_what_went_wrong() {
     assert!(matches!(err, ScopeError::UnknownRef { .. }), "{err}");
 
     let plain = tempfile::tempdir().unwrap();
-    let err = affected(
-        &graph,
-        "main",
-        "HEAD",
-        &GitCli::new(plain.path()),
-        &no_special,
-    )
-    .unwrap_err();
-    assert!(matches!(err, ScopeError::NotARepository { .. }), "{err}");
+    let err = affected(&graph, "main", "HEAD", &Repo::at(plain.path()), &no_special).unwrap_err();
+    assert!(
+        matches!(err, ScopeError::Git(GitError::NotARepository { .. })),
+        "{err}"
+    );
     assert!(
         err.to_string().contains("is not in a git repository"),
         "{err}"

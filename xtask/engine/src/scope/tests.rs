@@ -135,13 +135,13 @@ impl FakeGit {
 }
 
 impl Git for FakeGit {
-    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, ScopeError> {
+    fn changed_files(&self, from: &str, to: Option<&str>) -> Result<Vec<String>, GitError> {
         let shown_to = to.unwrap_or("<working tree>");
         self.calls
             .borrow_mut()
             .push(format!("diff {from} {shown_to}"));
         if !from.starts_with("mb(") && !self.refs.contains(from) {
-            return Err(ScopeError::GitFailed {
+            return Err(GitError::Failed {
                 command: format!("git diff {from}"),
                 stderr: "fatal: bad revision".to_string(),
             });
@@ -153,16 +153,16 @@ impl Git for FakeGit {
             .unwrap_or_default())
     }
 
-    fn merge_base(&self, a: &str, b: &str) -> Result<String, ScopeError> {
+    fn merge_base(&self, a: &str, b: &str) -> Result<String, GitError> {
         self.calls.borrow_mut().push(format!("merge-base {a} {b}"));
         if !self.refs.contains(a) || !self.refs.contains(b) {
-            return Err(ScopeError::GitFailed {
+            return Err(GitError::Failed {
                 command: format!("git merge-base {a} {b}"),
                 stderr: "fatal: Not a valid object name".to_string(),
             });
         }
         if self.unrelated.contains(&(a.to_string(), b.to_string())) {
-            return Err(ScopeError::NoMergeBase {
+            return Err(GitError::NoMergeBase {
                 base: a.to_string(),
                 head: b.to_string(),
             });
@@ -170,16 +170,16 @@ impl Git for FakeGit {
         Ok(format!("mb({a},{b})"))
     }
 
-    fn ref_exists(&self, r: &str) -> bool {
-        self.refs.contains(r)
+    fn resolve(&self, revision: &str) -> Result<Option<String>, GitError> {
+        Ok(self.refs.contains(revision).then(|| revision.to_string()))
     }
 
-    fn is_shallow(&self) -> bool {
-        self.shallow
+    fn is_shallow(&self) -> Result<bool, GitError> {
+        Ok(self.shallow)
     }
 
-    fn default_branch(&self) -> Option<String> {
-        self.origin_head.clone()
+    fn default_branch(&self) -> Result<Option<String>, GitError> {
+        Ok(self.origin_head.clone())
     }
 }
 
@@ -1169,7 +1169,10 @@ fn a_missing_ref_in_a_full_clone_is_named() {
 fn unrelated_histories_in_a_full_clone_say_so() {
     let mut git = FakeGit::new().with_refs(&["origin/main"]);
     git.unrelated.insert(("origin/main".into(), "HEAD".into()));
-    assert!(matches!(affected_err(&git), ScopeError::NoMergeBase { .. }));
+    assert!(matches!(
+        affected_err(&git),
+        ScopeError::Git(GitError::NoMergeBase { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------
