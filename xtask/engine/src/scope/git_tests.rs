@@ -6,10 +6,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use xtask_git::Repo;
+use xtask_git::{Git, GitError, Repo};
 use xtask_graph::PackageIndex;
 
-use super::tests::{graph, names, no_special};
+use super::fixtures::{graph, names, no_special};
 use super::*;
 
 /// Runs git with a config that ignores the machine's (no signing, fixed author).
