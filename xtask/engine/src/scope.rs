@@ -1,11 +1,14 @@
-//! Which packages a run covers: Turborepo's `--filter` syntax ([`apply_filters`],
-//! in `filter.rs`) and `--affected` ([`affected`], [`default_base`], in
-//! `affected.rs`, which also maps a diff's files to packages for `[ref]`
-//! filters); `edges.rs` walks the package graph for both.
+//! Which packages a run covers: a [`Scope`], built once by the cli from its
+//! flags, is selected here ([`select`]). Turborepo's `--filter` syntax
+//! ([`Filter`], [`apply_filters`]) lives in `filter.rs`; `--affected`
+//! ([`AffectedRange`], [`affected`], [`default_base`]) in `affected.rs`, which
+//! also maps a diff's files to packages for `[ref]` filters; `edges.rs` walks
+//! the package graph for both.
 //!
 //! Both work on the [`PackageGraph`] alone and reach git only through
 //! xtask-git's [`Git`] trait, so the selection rules are tested without
-//! repositories; [`xtask_git::Repo`] is the real implementation.
+//! repositories; [`xtask_git::Repo`] is the real implementation, which
+//! [`select_in`] uses for a workspace.
 //!
 //! What "changed" means, as in Turborepo:
 //! - `--affected` (turbo's `main...HEAD`): from the merge-base of base and
@@ -36,11 +39,67 @@ mod affected;
 mod edges;
 mod filter;
 
-use xtask_git::GitError;
-use xtask_graph::PackageIndex;
+use xtask_git::{Git, GitError, Repo};
+use xtask_graph::{PackageGraph, PackageIndex};
 
-pub use affected::{affected, default_base};
-pub use filter::{ScopeWarning, apply_filters};
+pub use affected::{Affected, AffectedRange, Base, affected, default_base};
+pub use filter::{Filter, ScopeWarning, apply_filters};
+
+use crate::workspace::Workspace;
+use crate::workspace_files::affected_by_workspace_file;
+
+/// What a run covers, as the command line said it: every filter parsed, the
+/// `--affected` range with its base named or left to git.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// A union, minus the `!` filters; none select every package.
+    pub filters: Vec<Filter>,
+    /// When set, only what it affects among what the filters select.
+    pub affected: Option<AffectedRange>,
+}
+
+impl Scope {
+    /// Parses every filter first, so that a syntax error in the last costs no
+    /// git call for the first.
+    pub fn parse(filters: &[String], affected: Option<AffectedRange>) -> Result<Scope, ScopeError> {
+        Ok(Scope {
+            filters: filters
+                .iter()
+                .map(|f| Filter::parse(f))
+                .collect::<Result<_, _>>()?,
+            affected,
+        })
+    }
+}
+
+/// The packages `scope` selects: the filters' selection ([`apply_filters`]),
+/// intersected with what `--affected` finds when it is given.
+pub fn select(
+    graph: &PackageGraph,
+    scope: &Scope,
+    git: &dyn Git,
+    special: &SpecialFiles<'_>,
+) -> Result<Selection, ScopeError> {
+    let mut selection = apply_filters(graph, &scope.filters, git, special)?;
+    if let Some(range) = &scope.affected {
+        let changed = range.resolve(graph, git, special)?.packages;
+        selection.packages.retain(|p| changed.contains(p));
+    }
+    Ok(selection)
+}
+
+/// [`select`] in a workspace: git in its root, and its rule for the files
+/// directory ownership cannot attribute (`affected_by_workspace_file`).
+pub fn select_in(ws: &Workspace, scope: &Scope) -> Result<Selection, ScopeError> {
+    let special = affected_by_workspace_file(ws);
+    select(&ws.graph, scope, &Repo::at(&ws.root), &special)
+}
+
+/// [`AffectedRange::resolve`] in a workspace, as [`select_in`] does it.
+pub fn affected_in(ws: &Workspace, range: &AffectedRange) -> Result<Affected, ScopeError> {
+    let special = affected_by_workspace_file(ws);
+    range.resolve(&ws.graph, &Repo::at(&ws.root), &special)
+}
 
 /// What a user sees when a filter or a git question cannot be answered. Every
 /// message ends with a `hint:` line saying what to do.

@@ -4,10 +4,10 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
+use xtask_engine::Workspace;
 use xtask_engine::scope;
-use xtask_engine::{Workspace, affected_by_workspace_file};
-use xtask_git::{Git, Repo};
 
+use super::scope_args;
 use crate::args::{AffectedArgs, AffectedFormat};
 
 #[derive(Serialize)]
@@ -24,9 +24,13 @@ struct AffectedPackage<'a> {
 }
 
 pub fn affected(ws: &Workspace, args: &AffectedArgs) -> anyhow::Result<ExitCode> {
-    let git = Repo::at(&ws.root);
-    let (base, head) = revisions(&git, args.base.as_deref(), args.head.as_deref())?;
-    let packages = packages(ws, &git, &base, &head)?;
+    let range = scope_args::affected_range(
+        args.base.as_deref(),
+        args.head.as_deref(),
+        &scope_args::process_env,
+    );
+    let found = scope::affected_in(ws, &range)?;
+    let (base, head, packages) = (found.base, range.head, found.packages);
     match args.format {
         AffectedFormat::List => {
             for &p in &packages {
@@ -49,28 +53,4 @@ pub fn affected(ws: &Workspace, args: &AffectedArgs) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The base and head revisions: given, or the defaults.
-pub fn revisions(
-    git: &dyn Git,
-    base: Option<&str>,
-    head: Option<&str>,
-) -> anyhow::Result<(String, String)> {
-    let base = match base {
-        Some(base) => base.to_string(),
-        None => scope::default_base(git, &|name| std::env::var(name).ok())?,
-    };
-    Ok((base, head.unwrap_or("HEAD").to_string()))
-}
-
-/// Changed packages and their dependents.
-pub fn packages(
-    ws: &Workspace,
-    git: &dyn Git,
-    base: &str,
-    head: &str,
-) -> anyhow::Result<Vec<usize>> {
-    let special = affected_by_workspace_file(ws);
-    Ok(scope::affected(&ws.graph, base, head, git, &special)?)
 }

@@ -7,15 +7,13 @@ mod explain;
 mod graph;
 pub mod release;
 mod run;
+mod scope_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use xtask_engine::{Workspace, affected_by_workspace_file};
-
-use xtask_engine::scope;
-use xtask_git::Repo;
+use xtask_engine::Workspace;
 use xtask_remote::{Blame, CliRemote, RemoteError, RemoteSettings};
 
 use crate::args::{Cli, Command, ScopeArgs};
@@ -73,24 +71,9 @@ pub fn all_packages(ws: &Workspace) -> Vec<usize> {
 }
 
 /// The packages selected by `--filter` and `--affected` (both: the
-/// intersection), or all of them. A filter that selects nothing is a warning
-/// on stderr.
+/// intersection), or all of them: the flags parsed once, then selected by the
+/// engine. A filter that selects nothing is a warning on stderr.
 pub fn scope(ws: &Workspace, args: &ScopeArgs) -> anyhow::Result<Vec<usize>> {
-    let git = Repo::at(&ws.root);
-    let mut selected = if args.filter.is_empty() {
-        all_packages(ws)
-    } else {
-        let special = affected_by_workspace_file(ws);
-        let selection = scope::apply_filters(&ws.graph, &args.filter, &git, &special)?;
-        for warning in &selection.warnings {
-            eprintln!("warning: {warning}");
-        }
-        selection.packages
-    };
-    if args.affected {
-        let (base, head) = affected::revisions(&git, args.base.as_deref(), args.head.as_deref())?;
-        let changed = affected::packages(ws, &git, &base, &head)?;
-        selected.retain(|p| changed.contains(p));
-    }
-    Ok(selected)
+    let scope = scope_args::parse(args, &scope_args::process_env)?;
+    Ok(scope_args::selected_packages(ws, &scope)?)
 }

@@ -41,28 +41,60 @@ pub fn affected(
     Ok(out.into_iter().collect())
 }
 
-/// The base `--affected` compares with when `--base` is not given:
-/// `$XTASK_BASE`, else `origin/$GITHUB_BASE_REF` (set on GitHub Actions pull
-/// requests), else the merge-base of `HEAD` with the default branch
-/// (`origin/HEAD`'s target, else `main`, `origin/main`, `master`,
-/// `origin/master`, the first that exists). The head defaults to `HEAD`.
-pub fn default_base(
-    git: &dyn Git,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, ScopeError> {
-    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    if let Some(base) = set("XTASK_BASE") {
-        return Ok(base.trim().to_string());
+/// `--affected`'s two ends as the command line gave them: the changes on
+/// `head` since it branched from `base`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffectedRange {
+    pub base: Base,
+    /// A revision; `HEAD` also counts the working tree.
+    pub head: String,
+}
+
+/// Where `--affected` starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// A revision the user named (`--base`, or the environment the cli reads:
+    /// `XTASK_BASE`, GitHub Actions' `GITHUB_BASE_REF`).
+    Given(String),
+    /// None named: where `HEAD` branched from the default branch
+    /// ([`default_base`]), which only git can say.
+    DefaultBranch,
+}
+
+/// What `--affected` found, and the commit it compared from (for output
+/// that tells CI what was compared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Affected {
+    pub base: String,
+    /// Sorted package indices without duplicates.
+    pub packages: Vec<PackageIndex>,
+}
+
+impl AffectedRange {
+    /// The packages changed in this range and their dependents ([`affected`]),
+    /// the default base asked of git first when none was given.
+    pub fn resolve(
+        &self,
+        graph: &PackageGraph,
+        git: &dyn Git,
+        special: &SpecialFiles<'_>,
+    ) -> Result<Affected, ScopeError> {
+        let base = match &self.base {
+            Base::Given(base) => base.clone(),
+            Base::DefaultBranch => default_base(git)?,
+        };
+        let packages = affected(graph, &base, &self.head, git, special)?;
+        Ok(Affected { base, packages })
     }
-    if let Some(branch) = set("GITHUB_BASE_REF") {
-        // Actions checks out the merge commit; the base branch is on `origin`.
-        return Ok(format!("origin/{}", branch.trim()));
-    }
+}
+
+/// The base `--affected` compares with when none is named: the merge-base of
+/// `HEAD` with the default branch (`origin/HEAD`'s target, else `main`,
+/// `origin/main`, `master`, `origin/master`, the first that exists).
+pub fn default_base(git: &dyn Git) -> Result<String, ScopeError> {
     // Without a recorded default branch (or an answer) the usual names remain.
-    let candidates: Vec<String> = git
-        .default_branch()
-        .ok()
-        .flatten()
+    let recorded = git.default_branch().ok().flatten();
+    let candidates: Vec<String> = recorded
         .into_iter()
         .chain(
             ["main", "origin/main", "master", "origin/master"]

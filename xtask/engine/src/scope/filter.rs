@@ -1,4 +1,4 @@
-//! `--filter`, Turborepo's syntax: each filter parsed into a [`Selector`]
+//! `--filter`, Turborepo's syntax: each filter parsed into a [`Filter`]
 //! (name glob, directory glob, git range, `...`/`^`/`!` wrappers), then
 //! resolved against the package graph, asking git once per range. A typo in
 //! a name is an error with suggestions; a glob that matches nothing, a
@@ -92,16 +92,10 @@ fn in_directories(suggestions: &[String]) -> String {
 /// that `[ref]` and `--affected` agree on what a change to them touches.
 pub fn apply_filters(
     graph: &PackageGraph,
-    filters: &[String],
+    filters: &[Filter],
     git: &dyn Git,
     special: &SpecialFiles<'_>,
 ) -> Result<Selection, ScopeError> {
-    // Parse everything first: a syntax error in the last filter should not
-    // cost a git call for the first.
-    let selectors = filters
-        .iter()
-        .map(|f| Selector::parse(f))
-        .collect::<Result<Vec<_>, _>>()?;
     let resolver = Resolver {
         graph,
         git,
@@ -110,7 +104,7 @@ pub fn apply_filters(
         changes: RefCell::new(HashMap::new()),
         warnings: RefCell::new(Vec::new()),
     };
-    let (excludes, includes): (Vec<_>, Vec<_>) = selectors.iter().partition(|s| s.exclude);
+    let (excludes, includes): (Vec<_>, Vec<_>) = filters.iter().partition(|s| s.exclude);
     let mut selected = BTreeSet::new();
     if includes.is_empty() {
         selected.extend(0..graph.packages.len());
@@ -129,9 +123,10 @@ pub fn apply_filters(
     })
 }
 
-/// One parsed filter.
+/// One `--filter`, parsed ([`Filter::parse`]) before anything asks git, so
+/// that a syntax error in the last filter costs no git call for the first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Selector {
+pub struct Filter {
     raw: String,
     /// `!…`: subtract instead of add.
     exclude: bool,
@@ -158,17 +153,17 @@ struct GitRange {
     head: Option<String>,
 }
 
-impl Selector {
+impl Filter {
     /// Parses the way Turborepo does: `!`, then the `...`/`^` wrappers, then
     /// either a path (`./…`) or `name{dir}...[range]` with every part optional.
-    fn parse(raw: &str) -> Result<Selector, ScopeError> {
+    pub fn parse(raw: &str) -> Result<Filter, ScopeError> {
         let bad = |reason: &str| ScopeError::BadFilter {
             filter: raw.to_string(),
             reason: reason.to_string(),
         };
-        let mut s = Selector {
+        let mut s = Filter {
             raw: raw.to_string(),
-            ..Selector::default()
+            ..Filter::default()
         };
         let mut rest = raw.trim();
         if let Some(r) = rest.strip_prefix('!') {
@@ -302,7 +297,7 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     /// The packages one selector adds (or, for `!`, removes).
-    fn select(&self, s: &Selector) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+    fn select(&self, s: &Filter) -> Result<BTreeSet<PackageIndex>, ScopeError> {
         let matched = self.matched(s)?;
         if !s.with_dependencies && !s.with_dependents {
             return Ok(matched);
@@ -330,7 +325,7 @@ impl Resolver<'_> {
 
     /// The packages the selector's core (name, directory, range) matches,
     /// before `...` expansion. Every given part must match.
-    fn matched(&self, s: &Selector) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+    fn matched(&self, s: &Filter) -> Result<BTreeSet<PackageIndex>, ScopeError> {
         let mut matched: BTreeSet<PackageIndex> = (0..self.graph.packages.len()).collect();
         // Name and directory first: a typo is reported without touching git.
         if let Some(name) = &s.name {
@@ -359,7 +354,7 @@ impl Resolver<'_> {
         Ok(matched)
     }
 
-    fn by_name(&self, s: &Selector, name: &str) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+    fn by_name(&self, s: &Filter, name: &str) -> Result<BTreeSet<PackageIndex>, ScopeError> {
         let names = self.graph.packages.iter().map(|p| p.name.as_str());
         if !name.contains(['*', '?']) {
             return match self.graph.find(name) {
@@ -389,7 +384,7 @@ impl Resolver<'_> {
         Ok(found)
     }
 
-    fn by_dir(&self, s: &Selector, dir: &str) -> Result<BTreeSet<PackageIndex>, ScopeError> {
+    fn by_dir(&self, s: &Filter, dir: &str) -> Result<BTreeSet<PackageIndex>, ScopeError> {
         let dirs = self.graph.packages.iter().map(|p| p.dir.as_str());
         let found: BTreeSet<PackageIndex> = if dir.is_empty() {
             // `.`: a package at the workspace root (globs cannot say "empty").

@@ -9,7 +9,7 @@ use xtask_graph::{DepKind, Dependency, Package, PackageGraph, PackageIndex};
 
 use xtask_git::{Git, GitError};
 
-use super::{Diff, ScopeError, SpecialFiles, affected, apply_filters};
+use super::{Diff, Filter, ScopeError, SpecialFiles, affected, apply_filters};
 
 /// ```text
 /// api (apps/api)      → util; dev → testkit
@@ -202,13 +202,18 @@ pub(super) fn selection_with(
     filters: &[&str],
 ) -> Result<(Vec<String>, Vec<String>), ScopeError> {
     let graph = graph();
-    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    let filters = parse_all(filters)?;
     apply_filters(&graph, &filters, git, &no_special).map(|found| {
         (
             names(&graph, &found.packages),
             found.warnings.iter().map(ToString::to_string).collect(),
         )
     })
+}
+
+/// `filters` parsed, or the first one's syntax error.
+pub(super) fn parse_all(filters: &[&str]) -> Result<Vec<Filter>, ScopeError> {
+    filters.iter().map(|f| Filter::parse(f)).collect()
 }
 
 /// Filters that need no git and select nothing: the warnings they give.
@@ -267,12 +272,4 @@ pub(super) fn no_special(_: &str, _: &Diff) -> Option<Vec<PackageIndex>> {
 
 pub(super) fn affected_err(git: &FakeGit) -> ScopeError {
     affected(&graph(), "origin/main", "HEAD", git, &no_special).unwrap_err()
-}
-
-pub(super) fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-    move |name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use xtask_git::{Git, GitError, Repo};
 use xtask_graph::PackageIndex;
 
-use super::fixtures::{graph, names, no_special};
+use super::fixtures::{graph, names, no_special, parse_all};
 use super::*;
 
 /// Runs git with a config that ignores the machine's (no signing, fixed author).
@@ -88,7 +88,7 @@ fn affected_now(root: &Path) -> Result<Vec<String>, ScopeError> {
 
 fn affected_with(root: &Path, special: &SpecialFiles<'_>) -> Result<Vec<String>, ScopeError> {
     let git = Repo::at(root);
-    let base = default_base(&git, &|_| None)?;
+    let base = default_base(&git)?;
     let graph = graph();
     let found = affected(&graph, &base, "HEAD", &git, special)?;
     Ok(names(&graph, &found))
@@ -117,7 +117,7 @@ fn commits_on_the_base_branch_after_the_branch_point_are_not_changes() {
     git(root, &["checkout", "-q", "feature"]);
 
     let git_cli = Repo::at(root);
-    assert_eq!(default_base(&git_cli, &|_| None).unwrap(), branch_point);
+    assert_eq!(default_base(&git_cli).unwrap(), branch_point);
     assert_eq!(affected_now(root).unwrap(), ["web"]);
     // An explicit base branch is also measured from the branch point.
     let graph = graph();
@@ -215,7 +215,7 @@ fn a_rename_counts_for_both_paths() {
         &["mv", "packages/util/src/old.rs", "apps/api/src/new.rs"],
     );
     let git_cli = Repo::at(root);
-    let base = default_base(&git_cli, &|_| None).unwrap();
+    let base = default_base(&git_cli).unwrap();
     let both = ["apps/api/src/new.rs", "packages/util/src/old.rs"];
     // Staged only, then committed.
     assert_eq!(git_cli.changed_files(&base, None).unwrap(), both);
@@ -235,8 +235,8 @@ fn filters_by_git_range_on_a_real_repository() {
     let git_cli = Repo::at(root);
     let graph = graph();
     let run = |filters: &[&str]| {
-        let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
-        let found = apply_filters(&graph, &filters, &git_cli, &no_special).unwrap();
+        let found = apply_filters(&graph, &parse_all(filters).unwrap(), &git_cli, &no_special);
+        let found = found.unwrap();
         names(&graph, &found.packages)
     };
     assert_eq!(run(&["[main]"]), ["util", "xtask-engine"]);
@@ -348,7 +348,7 @@ fn a_shallow_clone_lacking_the_base_is_a_clear_error_never_a_full_run() {
     assert!(err.contains(fix), "{err}");
     let err = apply_filters(
         &graph,
-        &["...[origin/main]".to_string()],
+        &parse_all(&["...[origin/main]"]).unwrap(),
         &git_cli,
         &no_special,
     )
@@ -379,7 +379,7 @@ fn a_shallow_clone_lacking_the_base_is_a_clear_error_never_a_full_run() {
     // `[ref]` needs only the ref itself: it works in this shallow clone.
     let found = apply_filters(
         &graph,
-        &["[origin/main]".to_string()],
+        &parse_all(&["[origin/main]"]).unwrap(),
         &git_cli,
         &no_special,
     );

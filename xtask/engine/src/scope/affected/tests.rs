@@ -183,39 +183,80 @@ fn unrelated_histories_in_a_full_clone_say_so() {
 // Default base
 
 #[test]
-fn default_base_prefers_xtask_base_then_github_base_ref() {
-    let git = FakeGit::new();
-    let env = env_of(&[("XTASK_BASE", "v1.2"), ("GITHUB_BASE_REF", "main")]);
-    assert_eq!(default_base(&git, &env).unwrap(), "v1.2");
-    let env = env_of(&[("GITHUB_BASE_REF", "release/2")]);
-    assert_eq!(default_base(&git, &env).unwrap(), "origin/release/2");
-    // GitHub sets GITHUB_BASE_REF to "" outside pull requests.
-    let git = git.with_refs(&["main"]);
-    let env = env_of(&[("XTASK_BASE", ""), ("GITHUB_BASE_REF", "")]);
-    assert_eq!(default_base(&git, &env).unwrap(), "mb(HEAD,main)");
+fn a_given_base_is_compared_with_as_it_is() {
+    // The environment's defaults (XTASK_BASE, GITHUB_BASE_REF) are the cli's:
+    // they arrive here as a given base (see xtask/cli's scope_args.rs).
+    let git = FakeGit::new().with_refs(&["v1.2"]);
+    let range = AffectedRange {
+        base: Base::Given("v1.2".into()),
+        head: "HEAD".into(),
+    };
+    let found = range.resolve(&graph(), &git, &no_special).unwrap();
+    assert_eq!(found.base, "v1.2");
+    assert_eq!(git.calls()[0], "merge-base v1.2 HEAD");
+}
+
+#[test]
+fn no_base_is_the_branch_point_of_the_default_branch() {
+    // The fake names merge-bases `mb(a,b)`; a real merge-base of the
+    // branch point and HEAD is the branch point itself.
+    let git = FakeGit::new()
+        .with_refs(&["main", "mb(HEAD,main)"])
+        .with_working_tree_changes("mb(mb(HEAD,main),HEAD)", &["apps/web/src/lib.rs"]);
+    assert_eq!(default_base(&git).unwrap(), "mb(HEAD,main)");
     assert!(git.calls().iter().all(|c| !c.starts_with("diff")));
+    let range = AffectedRange {
+        base: Base::DefaultBranch,
+        head: "HEAD".into(),
+    };
+    let found = range.resolve(&graph(), &git, &no_special).unwrap();
+    assert_eq!(found.base, "mb(HEAD,main)");
+    assert_eq!(names(&graph(), &found.packages), ["web"]);
+}
+
+#[test]
+fn a_scope_is_the_filters_selection_among_the_affected_packages() {
+    let git = branch_changing(&["packages/core/src/lib.rs"]);
+    let graph = graph();
+    let affected = Some(AffectedRange {
+        base: Base::Given("origin/main".into()),
+        head: "HEAD".into(),
+    });
+    let scope = |filters: &[&str]| {
+        let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+        crate::scope::Scope::parse(&filters, affected.clone()).unwrap()
+    };
+    let select = |filters: &[&str]| {
+        let found = crate::scope::select(&graph, &scope(filters), &git, &no_special).unwrap();
+        (names(&graph, &found.packages), found.warnings.len())
+    };
+    assert_eq!(select(&[]).0, ["api", "core", "testkit", "util", "web"]);
+    assert_eq!(select(&["./apps/*"]), (vec!["api".into(), "web".into()], 0));
+    // The filters' warnings survive the intersection.
+    assert_eq!(select(&["./apps/*", "./nowhere/*"]).1, 1);
+    assert_eq!(
+        select(&["xtask-*"]).0,
+        Vec::<String>::new(),
+        "unchanged packages stay out"
+    );
 }
 
 #[test]
 fn default_base_is_the_merge_base_with_the_default_branch() {
-    let none = env_of(&[]);
     let git = FakeGit {
         origin_head: Some("origin/trunk".into()),
         ..FakeGit::new().with_refs(&["origin/trunk", "main"])
     };
-    assert_eq!(default_base(&git, &none).unwrap(), "mb(HEAD,origin/trunk)");
+    assert_eq!(default_base(&git).unwrap(), "mb(HEAD,origin/trunk)");
     let git = FakeGit::new().with_refs(&["origin/main", "master"]);
-    assert_eq!(default_base(&git, &none).unwrap(), "mb(HEAD,origin/main)");
+    assert_eq!(default_base(&git).unwrap(), "mb(HEAD,origin/main)");
     let git = FakeGit::new().with_refs(&["master"]);
-    assert_eq!(default_base(&git, &none).unwrap(), "mb(HEAD,master)");
+    assert_eq!(default_base(&git).unwrap(), "mb(HEAD,master)");
 }
 
 #[test]
 fn default_base_without_a_default_branch_is_an_error() {
-    let none = env_of(&[]);
-    let err = default_base(&FakeGit::new(), &none)
-        .unwrap_err()
-        .to_string();
+    let err = default_base(&FakeGit::new()).unwrap_err().to_string();
     assert!(
         err.starts_with("cannot find the default branch to compare with: none of `main`, `origin/main`, `master`, `origin/master` exists\nhint: pass `--base <ref>`"),
         "{err}"
@@ -224,7 +265,7 @@ fn default_base_without_a_default_branch_is_an_error() {
         shallow: true,
         ..FakeGit::new()
     };
-    let err = default_base(&shallow, &none).unwrap_err().to_string();
+    let err = default_base(&shallow).unwrap_err().to_string();
     assert!(
         err.starts_with("this is a shallow clone and the default branch (tried `main`"),
         "{err}"
@@ -239,6 +280,6 @@ fn default_base_in_a_shallow_clone_cut_before_the_branch_point_is_an_error() {
         ..FakeGit::new().with_refs(&["main"])
     };
     git.unrelated.insert(("HEAD".into(), "main".into()));
-    let err = default_base(&git, &env_of(&[])).unwrap_err();
+    let err = default_base(&git).unwrap_err();
     assert!(matches!(err, ScopeError::ShallowClone { .. }), "{err}");
 }

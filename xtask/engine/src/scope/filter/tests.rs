@@ -23,21 +23,21 @@ fn every_form_parses_like_turborepo() {
     let cases = [
         (
             "api",
-            Selector {
+            Filter {
                 name: name("api"),
                 ..Default::default()
             },
         ),
         (
             "xtask-*",
-            Selector {
+            Filter {
                 name: name("xtask-*"),
                 ..Default::default()
             },
         ),
         (
             "api...",
-            Selector {
+            Filter {
                 name: name("api"),
                 with_dependencies: true,
                 ..Default::default()
@@ -45,7 +45,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "...core",
-            Selector {
+            Filter {
                 name: name("core"),
                 with_dependents: true,
                 ..Default::default()
@@ -53,7 +53,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "...util...",
-            Selector {
+            Filter {
                 name: name("util"),
                 with_dependencies: true,
                 with_dependents: true,
@@ -62,7 +62,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "api^...",
-            Selector {
+            Filter {
                 name: name("api"),
                 with_dependencies: true,
                 exclude_self: true,
@@ -71,7 +71,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "...^core",
-            Selector {
+            Filter {
                 name: name("core"),
                 with_dependents: true,
                 exclude_self: true,
@@ -80,35 +80,35 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "./apps/*",
-            Selector {
+            Filter {
                 dir: dir("apps/*"),
                 ..Default::default()
             },
         ),
         (
             "{./apps/*}",
-            Selector {
+            Filter {
                 dir: dir("apps/*"),
                 ..Default::default()
             },
         ),
         (
             "{apps/*}",
-            Selector {
+            Filter {
                 dir: dir("apps/*"),
                 ..Default::default()
             },
         ),
         (
             ".",
-            Selector {
+            Filter {
                 dir: dir(""),
                 ..Default::default()
             },
         ),
         (
             "...{./packages/core}",
-            Selector {
+            Filter {
                 dir: dir("packages/core"),
                 with_dependents: true,
                 ..Default::default()
@@ -116,28 +116,28 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "[origin/main]",
-            Selector {
+            Filter {
                 range: range("origin/main", None),
                 ..Default::default()
             },
         ),
         (
             "[HEAD^1]",
-            Selector {
+            Filter {
                 range: range("HEAD^1", None),
                 ..Default::default()
             },
         ),
         (
             "[main...feature]",
-            Selector {
+            Filter {
                 range: range("main", Some("feature")),
                 ..Default::default()
             },
         ),
         (
             "...[origin/main]",
-            Selector {
+            Filter {
                 range: range("origin/main", None),
                 with_dependents: true,
                 ..Default::default()
@@ -145,7 +145,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "[origin/main]...",
-            Selector {
+            Filter {
                 range: range("origin/main", None),
                 with_dependencies: true,
                 ..Default::default()
@@ -153,7 +153,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "...[a...b]...",
-            Selector {
+            Filter {
                 range: range("a", Some("b")),
                 with_dependents: true,
                 with_dependencies: true,
@@ -162,7 +162,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "api{./apps/*}[main]",
-            Selector {
+            Filter {
                 name: name("api"),
                 dir: dir("apps/*"),
                 range: range("main", None),
@@ -171,7 +171,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "api...[main]",
-            Selector {
+            Filter {
                 name: name("api"),
                 range: range("main", None),
                 match_dependencies: true,
@@ -180,7 +180,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "{./apps/*}...[main]",
-            Selector {
+            Filter {
                 dir: dir("apps/*"),
                 range: range("main", None),
                 match_dependencies: true,
@@ -189,7 +189,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "!web",
-            Selector {
+            Filter {
                 name: name("web"),
                 exclude: true,
                 ..Default::default()
@@ -197,7 +197,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "!./apps/*",
-            Selector {
+            Filter {
                 dir: dir("apps/*"),
                 exclude: true,
                 ..Default::default()
@@ -205,7 +205,7 @@ fn every_form_parses_like_turborepo() {
         ),
         (
             "!...core",
-            Selector {
+            Filter {
                 name: name("core"),
                 exclude: true,
                 with_dependents: true,
@@ -214,11 +214,11 @@ fn every_form_parses_like_turborepo() {
         ),
     ];
     for (raw, want) in cases {
-        let want = Selector {
+        let want = Filter {
             raw: raw.to_string(),
             ..want
         };
-        assert_eq!(Selector::parse(raw).unwrap(), want, "{raw}");
+        assert_eq!(Filter::parse(raw).unwrap(), want, "{raw}");
     }
 }
 
@@ -270,13 +270,13 @@ fn dot_dot_inside_the_workspace_is_resolved() {
 
 #[test]
 fn a_bad_filter_anywhere_fails_before_any_git_call() {
-    let git = branch_changing(&["apps/web/lib.rs"]);
+    // A scope is parsed whole before selection, and parsing has no git to ask.
     let filters = ["[origin/main]".to_string(), "a b".to_string()];
-    assert!(matches!(
-        apply_filters(&graph(), &filters, &git, &no_special),
-        Err(ScopeError::BadFilter { .. })
-    ));
-    assert!(git.calls().is_empty());
+    let err = crate::scope::Scope::parse(&filters, None).unwrap_err();
+    assert!(
+        matches!(&err, ScopeError::BadFilter { filter, .. } if filter == "a b"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -357,9 +357,14 @@ fn a_dev_dependency_cycle_terminates_and_caret_still_excludes_self() {
     let run = |f: &str| {
         names(
             &graph,
-            &apply_filters(&graph, &[f.to_string()], &FakeGit::new(), &no_special)
-                .unwrap()
-                .packages,
+            &apply_filters(
+                &graph,
+                &parse_all(&[f]).unwrap(),
+                &FakeGit::new(),
+                &no_special,
+            )
+            .unwrap()
+            .packages,
         )
     };
     assert_eq!(run("a..."), ["a", "b"]);
@@ -432,7 +437,12 @@ fn dot_is_the_root_package() {
         ("lib", "crates/lib", &[]),
     ]);
     let select = |f: &str| {
-        let found = apply_filters(&graph, &[f.to_string()], &FakeGit::new(), &no_special);
+        let found = apply_filters(
+            &graph,
+            &parse_all(&[f]).unwrap(),
+            &FakeGit::new(),
+            &no_special,
+        );
         names(&graph, &found.unwrap().packages)
     };
     assert_eq!(select("."), ["root"]);
@@ -531,7 +541,7 @@ fn a_root_manifest_change_is_seen_alike_by_a_ref_filter_and_affected() {
     let everything =
         |file: &str, _: &Diff| (file == "Cargo.toml").then(|| (0..graph.packages.len()).collect());
     let git = branch_changing(&["Cargo.toml"]);
-    let filters = ["[origin/main]".to_string()];
+    let filters = parse_all(&["[origin/main]"]).unwrap();
     let found = apply_filters(&graph, &filters, &git, &everything).unwrap();
     assert_eq!(names(&graph, &found.packages), ALL);
     let found = affected(&graph, "origin/main", "HEAD", &git, &everything).unwrap();
@@ -543,7 +553,7 @@ fn a_root_manifest_change_is_seen_alike_by_a_ref_filter_and_affected() {
         None
     };
     let git = branch_changing(&["Cargo.toml"]).with_changes("v1", "v2", &["Cargo.lock"]);
-    let filters = ["[origin/main]".to_string(), "[v1...v2]".to_string()];
+    let filters = parse_all(&["[origin/main]", "[v1...v2]"]).unwrap();
     apply_filters(&graph, &filters, &git, &record).unwrap();
     assert_eq!(
         seen.into_inner(),
@@ -706,7 +716,7 @@ fn an_unknown_name_is_reported_before_git_is_asked() {
         shallow: true,
         ..FakeGit::new()
     };
-    let filters = ["utl...[origin/main]".to_string()];
+    let filters = parse_all(&["utl...[origin/main]"]).unwrap();
     let err = apply_filters(&graph(), &filters, &git, &no_special).unwrap_err();
     assert!(matches!(err, ScopeError::UnknownPackage { .. }), "{err}");
     assert!(git.calls().is_empty());
