@@ -92,8 +92,16 @@ impl AffectedRange {
 /// `HEAD` with the default branch (`origin/HEAD`'s target, else `main`,
 /// `origin/main`, `master`, `origin/master`, the first that exists).
 pub fn default_base(git: &dyn Git) -> Result<String, ScopeError> {
-    // Without a recorded default branch (or an answer) the usual names remain.
-    let recorded = git.default_branch().ok().flatten();
+    let recorded = match git.default_branch() {
+        Ok(branch) => branch,
+        // No repository (or no git) is what the user must hear, not that
+        // no default branch exists.
+        Err(e @ (GitError::NotARepository { .. } | GitError::Spawn { .. })) => {
+            return Err(e.into());
+        }
+        // Any other failure: the usual names remain to be tried.
+        Err(_) => None,
+    };
     let candidates: Vec<String> = recorded
         .into_iter()
         .chain(

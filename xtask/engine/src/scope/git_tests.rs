@@ -459,4 +459,11 @@ fn git_errors_name_what_went_wrong() {
         err.to_string().contains("is not in a git repository"),
         "{err}"
     );
+    // Looking for the default base outside a repository says so too, rather
+    // than that no default branch exists.
+    let err = default_base(&Repo::at(plain.path())).unwrap_err();
+    assert!(
+        matches!(err, ScopeError::Git(GitError::NotARepository { .. })),
+        "{err}"
+    );
 }
