@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use globset::{GlobBuilder, GlobMatcher};
 use xtask_git::Git;
 use xtask_graph::{PackageGraph, PackageIndex};
+use xtask_toolbox::suggest::{suggest, suggest_within};
 
 use super::affected::{changed_packages, since_branch_point};
 use super::edges::Edges;
@@ -362,7 +363,7 @@ impl Resolver<'_> {
                 None => Err(ScopeError::UnknownPackage {
                     filter: s.raw.clone(),
                     name: name.to_string(),
-                    suggestions: suggest(name, names),
+                    suggestions: owned(suggest(name, names)),
                 }),
             };
         }
@@ -411,7 +412,7 @@ impl Resolver<'_> {
                 } else {
                     format!("./{dir}")
                 },
-                suggestions: suggest_dir(dir, candidates.filter(|d| !d.is_empty())),
+                suggestions: owned(suggest_dir(dir, candidates.filter(|d| !d.is_empty()))),
             });
         }
         Ok(found)
@@ -456,27 +457,14 @@ fn glob(pattern: &str) -> Result<GlobMatcher, String> {
         .map_err(|e| format!("`{pattern}` is not a valid glob: {e}"))
 }
 
-/// Up to three names close to a misspelled `wrong`, closest first: within a
-/// third of the length, so `utl` finds `util` but `web` does not find `api`.
-fn suggest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    suggest_within(wrong, candidates, |len| (len / 3).max(1))
-}
-
-/// Directories are long and share prefixes (`packages/`), so a third of the
-/// length would suggest unrelated siblings: allow two edits at most.
-fn suggest_dir<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+/// Directories are long and share prefixes (`packages/`), so the usual third
+/// of the length would suggest unrelated siblings: allow two edits at most.
+fn suggest_dir<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     suggest_within(wrong, candidates, |len| (len / 3).clamp(1, 2))
 }
 
-fn suggest_within<'a>(
-    wrong: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-    max_distance: impl Fn(usize) -> usize,
-) -> Vec<String> {
-    xtask_toolbox::suggest::suggest_within(wrong, candidates, max_distance)
-        .into_iter()
-        .map(str::to_string)
-        .collect()
+fn owned(names: Vec<&str>) -> Vec<String> {
+    names.into_iter().map(str::to_string).collect()
 }
 
 #[cfg(test)]
