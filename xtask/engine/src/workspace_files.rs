@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use xtask_git::Repo;
 use xtask_graph::PackageIndex;
 
 use crate::cargo_lock::Lock;
@@ -61,16 +62,11 @@ fn lock_changes(ws: &Workspace, diff: &Diff) -> Option<Vec<PackageIndex>> {
 }
 
 /// The lockfile as committed in `commit` (relative to the workspace root,
-/// which may be a subdirectory of the repository).
+/// which may be a subdirectory of the repository); `None` when git cannot
+/// show it, and the caller assumes everything changed.
 fn lock_at(ws: &Workspace, commit: &str) -> Option<String> {
-    if commit.starts_with('-') {
-        return None;
-    }
-    let output = std::process::Command::new("git")
-        .args(["show", &format!("{commit}:./Cargo.lock")])
-        .current_dir(&ws.root)
-        .output()
+    Repo::at(&ws.root)
+        .show_file(commit, "Cargo.lock")
         .ok()
-        .filter(|o| o.status.success())?;
-    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+        .flatten()
 }
