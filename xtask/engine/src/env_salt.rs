@@ -29,7 +29,7 @@ impl EnvSalt {
             return salt;
         }
         let salt = EnvSalt(random_bytes());
-        match create(state_dir, &salt) {
+        match create(&state_dir.join(FILE), &salt) {
             Ok(()) => salt,
             // Another run created it first: use theirs, so both agree.
             Err(_) => read(&state_dir.join(FILE)).unwrap_or(salt),
@@ -67,29 +67,18 @@ fn read(path: &Path) -> Option<EnvSalt> {
     Some(EnvSalt(salt))
 }
 
-/// Temp file, then a hard link to the final name: the salt appears whole,
-/// and of two runs creating it at once exactly one wins (a damaged file, or
-/// a filesystem without hard links, falls back to rename).
-fn create(state_dir: &Path, salt: &EnvSalt) -> std::io::Result<()> {
-    std::fs::create_dir_all(state_dir)?;
+/// Written whole and only if absent (the toolbox's temp file, then a hard
+/// link): of two runs creating it at once exactly one wins. A damaged file
+/// is replaced.
+fn create(path: &Path, salt: &EnvSalt) -> std::io::Result<()> {
     let hex: String = salt.0.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = state_dir.join(format!(".{FILE}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, format!("{hex}\n"))?;
-    let target = state_dir.join(FILE);
-    let linked = match std::fs::hard_link(&tmp, &target) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            if read(&target).is_some() {
-                Err(e)
-            } else {
-                std::fs::rename(&tmp, &target)
-            }
+    let text = format!("{hex}\n");
+    match xtask_toolbox::atomic::write_new(path, text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && read(path).is_none() => {
+            xtask_toolbox::atomic::write(path, text.as_bytes())
         }
-        // A filesystem without hard links: rename (last writer wins).
-        Err(_) => std::fs::rename(&tmp, &target),
-        Ok(()) => Ok(()),
-    };
-    let _ = std::fs::remove_file(&tmp);
-    linked
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +119,30 @@ mod tests {
                 EnvSalt::load_or_create(dir.path()).redact(&env()),
                 "{damage:?}"
             );
+        }
+    }
+
+    /// Threads of one process racing to create the salt all end with the one
+    /// that is on disk, and leave no temp file (a temp name per process
+    /// only, as before, let one thread's rename or removal take another's).
+    #[test]
+    fn racing_creators_agree_and_leave_only_the_salt() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let state = dir.path().join("state");
+            let salts: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| scope.spawn(|| EnvSalt::load_or_create(&state).redact(&env())))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let on_disk = EnvSalt::load_or_create(&state).redact(&env());
+            assert!(salts.iter().all(|salt| *salt == on_disk), "{salts:?}");
+            let names: Vec<_> = std::fs::read_dir(&state)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["env-salt"]);
         }
     }
 

@@ -45,6 +45,29 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     temp.persist(path)
 }
 
+/// Writes `bytes` to `path` atomically unless `path` exists, creating its
+/// directory if needed: of several writers racing, exactly one wins and the
+/// others get `ErrorKind::AlreadyExists` (a hard link from the temp file
+/// refuses to replace). On a file system without hard links it falls back
+/// to a rename, where the last writer wins.
+pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (temp, mut file) = TempFile::create(dir, &format!("{TEMP_PREFIX}.{name}"))?;
+    file.write_all(bytes)?;
+    drop(file);
+    match std::fs::hard_link(temp.path(), path) {
+        // Dropping `temp` removes the temp name; the link keeps the file.
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
+        Err(_) => temp.persist(path),
+    }
+}
+
 /// A file being written under a temp name. Dropping it without `persist`
 /// removes it, so an error half-way never leaves a stray file behind (a
 /// `kill -9` can; callers sweep old temp names).
@@ -125,6 +148,21 @@ mod tests {
             })
             .count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn write_new_never_replaces_and_leaves_no_temp_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/salt");
+        write_new(&path, b"first").unwrap();
+        let err = write_new(&path, b"second").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["salt"]);
     }
 
     #[test]
