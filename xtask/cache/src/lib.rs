@@ -36,12 +36,11 @@ pub use format::FRAME_CONTEXT;
 /// reads at most this much, so callers keep stored logs below it.
 pub const MAX_LOG_BYTES: u64 = archive::LOG_MAX;
 
+use xtask_toolbox::layout::{CacheBucket, CacheDir};
+
 use crate::format::HEADER_LEN;
 use crate::fsutil::{ReadAt, TempFile};
 
-/// Name of the versioned directory under the cache dir; bump it when the entry
-/// format changes so old and new tools never read each other's entries.
-const VERSION_DIR: &str = "v1";
 const ENTRY_SUFFIX: &str = ".tar.zst";
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by xtask (cargo xtask).\n\
@@ -54,7 +53,10 @@ const GITIGNORE: &str = "# Created by xtask: git ignores this whole cache direct
 /// The cache on disk. Cheap to share between threads: it holds only paths.
 #[derive(Debug, Clone)]
 pub struct LocalCache {
-    dir: PathBuf,
+    /// Every path here comes from the layout: bump
+    /// `CacheBucket::Entries`' version when the entry format changes, so old
+    /// and new tools never read each other's entries.
+    layout: CacheDir,
     entries: PathBuf,
     tmp: PathBuf,
     /// False when `open_or_read_only` could not set the cache up: what is
@@ -206,21 +208,15 @@ impl LocalCache {
     /// Opens (creating if needed) the cache in `dir`, and removes temp files
     /// that dead stores left there over an hour ago.
     pub fn open(dir: &Path) -> Result<LocalCache, CacheError> {
-        let root = dir.join(VERSION_DIR);
-        let cache = LocalCache {
-            dir: dir.to_path_buf(),
-            entries: root.join("entries"),
-            tmp: root.join("tmp"),
-            writable: true,
-        };
+        let cache = LocalCache::at(dir, true);
         for path in [&cache.entries, &cache.tmp] {
             fs::create_dir_all(path).map_err(|source| CacheError::CreateDir {
                 path: path.clone(),
                 source,
             })?;
         }
-        cache.write_marker("CACHEDIR.TAG", CACHEDIR_TAG)?;
-        cache.write_marker(".gitignore", GITIGNORE)?;
+        cache.write_marker(CacheBucket::CacheDirTag, CACHEDIR_TAG)?;
+        cache.write_marker(CacheBucket::GitIgnore, GITIGNORE)?;
         // Housekeeping only: a failure here is the next run's to retry.
         let _ = cache.remove_stale_tmp();
         Ok(cache)
@@ -233,22 +229,29 @@ impl LocalCache {
     pub fn open_or_read_only(dir: &Path) -> (LocalCache, Option<CacheError>) {
         match LocalCache::open(dir) {
             Ok(cache) => (cache, None),
-            Err(error) => {
-                let root = dir.join(VERSION_DIR);
-                let cache = LocalCache {
-                    dir: dir.to_path_buf(),
-                    entries: root.join("entries"),
-                    tmp: root.join("tmp"),
-                    writable: false,
-                };
-                (cache, Some(error))
-            }
+            Err(error) => (LocalCache::at(dir, false), Some(error)),
+        }
+    }
+
+    fn at(dir: &Path, writable: bool) -> LocalCache {
+        let layout = CacheDir::new(dir);
+        LocalCache {
+            entries: layout.path(CacheBucket::Entries),
+            tmp: layout.path(CacheBucket::Tmp),
+            layout,
+            writable,
         }
     }
 
     /// The directory given to `open`.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.layout.root()
+    }
+
+    /// The layout of the directory given to `open`: where the rest of what
+    /// the cache directory holds (run summaries, workspace state) goes.
+    pub fn layout(&self) -> &CacheDir {
+        &self.layout
     }
 
     /// False for a cache `open_or_read_only` could not set up.
@@ -261,7 +264,7 @@ impl LocalCache {
             Ok(())
         } else {
             Err(CacheError::ReadOnly {
-                dir: self.dir.clone(),
+                dir: self.dir().to_path_buf(),
             })
         }
     }
@@ -270,14 +273,14 @@ impl LocalCache {
     /// exists: `CACHEDIR.TAG` (backup tools and `tar --exclude-caches` skip
     /// us) and `.gitignore` (git does). A cache created before a marker existed
     /// gets it on its next open.
-    fn write_marker(&self, name: &str, content: &str) -> Result<(), CacheError> {
-        let path = self.dir.join(name);
+    fn write_marker(&self, marker: CacheBucket, content: &str) -> Result<(), CacheError> {
+        let path = self.layout.path(marker);
         if path.exists() {
             return Ok(());
         }
         // Temp + rename: a concurrent `open` never sees a half-written file.
         let write = || -> io::Result<()> {
-            let (temp, mut file) = TempFile::create(&self.tmp, name)?;
+            let (temp, mut file) = TempFile::create(&self.tmp, marker.name())?;
             file.write_all(content.as_bytes())?;
             drop(file);
             temp.persist(&path)

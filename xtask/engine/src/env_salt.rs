@@ -13,10 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use xtask_toolbox::layout::{StateBucket, StateDir};
+
 use crate::env::UNSET;
 use crate::random::random_bytes;
-
-const FILE: &str = "env-salt";
 
 pub struct EnvSalt([u8; 32]);
 
@@ -24,15 +24,16 @@ impl EnvSalt {
     /// The workspace's salt, created on first use. A state directory that
     /// cannot be written gives a salt for this run only (shown hashes then
     /// change between runs; nothing else does).
-    pub fn load_or_create(state_dir: &Path) -> EnvSalt {
-        if let Some(salt) = read(&state_dir.join(FILE)) {
+    pub fn load_or_create(state_dir: &StateDir) -> EnvSalt {
+        let path = state_dir.path(StateBucket::EnvSalt);
+        if let Some(salt) = read(&path) {
             return salt;
         }
         let salt = EnvSalt(random_bytes());
-        match create(&state_dir.join(FILE), &salt) {
+        match create(&path, &salt) {
             Ok(()) => salt,
             // Another run created it first: use theirs, so both agree.
-            Err(_) => read(&state_dir.join(FILE)).unwrap_or(salt),
+            Err(_) => read(&path).unwrap_or(salt),
         }
     }
 
@@ -95,12 +96,16 @@ mod tests {
         ])
     }
 
+    fn state(dir: &Path) -> StateDir {
+        xtask_toolbox::layout::CacheDir::new(dir).workspace_state("ws")
+    }
+
     #[test]
     fn stable_per_workspace_and_different_between_workspaces() {
         let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let first = EnvSalt::load_or_create(one.path()).redact(&env());
-        let again = EnvSalt::load_or_create(one.path()).redact(&env());
-        let other = EnvSalt::load_or_create(two.path()).redact(&env());
+        let first = EnvSalt::load_or_create(&state(one.path())).redact(&env());
+        let again = EnvSalt::load_or_create(&state(one.path())).redact(&env());
+        let other = EnvSalt::load_or_create(&state(two.path())).redact(&env());
         assert_eq!(first, again);
         assert_ne!(first["MODE"], other["MODE"]);
         assert_ne!(first["MODE"], env()["MODE"], "salted, not the bare hash");
@@ -110,13 +115,16 @@ mod tests {
     #[test]
     fn a_damaged_salt_file_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let file = state.path(StateBucket::EnvSalt);
+        std::fs::create_dir_all(state.dir()).unwrap();
         for damage in ["", "zz", &"a".repeat(200)] {
-            std::fs::write(dir.path().join(FILE), damage).unwrap();
-            let salted = EnvSalt::load_or_create(dir.path()).redact(&env());
-            assert!(read(&dir.path().join(FILE)).is_some(), "{damage:?}");
+            std::fs::write(&file, damage).unwrap();
+            let salted = EnvSalt::load_or_create(&state).redact(&env());
+            assert!(read(&file).is_some(), "{damage:?}");
             assert_eq!(
                 salted,
-                EnvSalt::load_or_create(dir.path()).redact(&env()),
+                EnvSalt::load_or_create(&state).redact(&env()),
                 "{damage:?}"
             );
         }
@@ -129,7 +137,7 @@ mod tests {
     fn racing_creators_agree_and_leave_only_the_salt() {
         for _ in 0..20 {
             let dir = tempfile::tempdir().unwrap();
-            let state = dir.path().join("state");
+            let state = state(dir.path());
             let salts: Vec<_> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..8)
                     .map(|_| scope.spawn(|| EnvSalt::load_or_create(&state).redact(&env())))
@@ -138,7 +146,7 @@ mod tests {
             });
             let on_disk = EnvSalt::load_or_create(&state).redact(&env());
             assert!(salts.iter().all(|salt| *salt == on_disk), "{salts:?}");
-            let names: Vec<_> = std::fs::read_dir(&state)
+            let names: Vec<_> = std::fs::read_dir(state.dir())
                 .unwrap()
                 .map(|e| e.unwrap().file_name())
                 .collect();
@@ -151,7 +159,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, "x").unwrap();
-        let salted = EnvSalt::load_or_create(&file.join("state")).redact(&env());
+        let salted = EnvSalt::load_or_create(&state(&file)).redact(&env());
         assert_ne!(salted["MODE"], env()["MODE"]);
     }
 }

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use xtask_toolbox::layout::{StateBucket, StateDir};
+
 use crate::key::KeyInputs;
 
 pub struct History {
@@ -16,9 +18,9 @@ pub struct History {
 }
 
 impl History {
-    pub fn load(state_dir: &Path) -> History {
-        let dir = state_dir.join("history");
-        let index = std::fs::read(dir.join("index.json"))
+    pub fn load(state_dir: &StateDir) -> History {
+        let dir = state_dir.path(StateBucket::History);
+        let index = std::fs::read(dir.join(INDEX))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
@@ -48,23 +50,28 @@ impl History {
         if self.changed
             && let Ok(bytes) = serde_json::to_vec(&self.index)
         {
-            let _ = write_atomically(&self.dir, "index.json", &bytes);
+            let _ = write_atomically(&self.dir, INDEX, &bytes);
         }
     }
 
     /// The key of `label`'s last recorded success.
-    pub fn last_key(state_dir: &Path, label: &str) -> Option<String> {
-        let bytes = std::fs::read(state_dir.join("history").join("index.json")).ok()?;
+    pub fn last_key(state_dir: &StateDir, label: &str) -> Option<String> {
+        let bytes = std::fs::read(state_dir.path(StateBucket::History).join(INDEX)).ok()?;
         let index: BTreeMap<String, String> = serde_json::from_slice(&bytes).ok()?;
         index.get(label).cloned()
     }
 
     /// The inputs of `label`'s last recorded success (env values salted).
-    pub fn last(state_dir: &Path, label: &str) -> Option<KeyInputs> {
-        let bytes = std::fs::read(state_dir.join("history").join(manifest_name(label))).ok()?;
+    pub fn last(state_dir: &StateDir, label: &str) -> Option<KeyInputs> {
+        let dir = state_dir.path(StateBucket::History);
+        let bytes = std::fs::read(dir.join(manifest_name(label))).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 }
+
+/// The index (label → key) inside the history bucket, beside one
+/// `manifest_name` file per task.
+const INDEX: &str = "index.json";
 
 fn manifest_name(label: &str) -> String {
     format!("{}.json", &blake3::hash(label.as_bytes()).to_hex()[..24])

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use xtask_toolbox::layout::{StateBucket, StateDir};
 
 use crate::history::write_atomically;
 
@@ -48,8 +49,8 @@ pub struct OutputState {
 }
 
 impl OutputState {
-    pub fn load(state_dir: &Path) -> OutputState {
-        let path = state_dir.join("outputs.json");
+    pub fn load(state_dir: &StateDir) -> OutputState {
+        let path = state_dir.path(StateBucket::Outputs);
         let files = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())

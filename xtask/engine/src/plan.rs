@@ -225,7 +225,9 @@ pub(crate) fn local_manifest(ws: &Workspace, declared_key: &str) -> Option<Disco
 
 /// Hashes the workspace's files, through the persistent stat cache.
 pub fn take_snapshot(ws: &Workspace) -> Result<Snapshot, EngineError> {
-    let stat_path = ws.state_dir.join("stat-cache.bin");
+    let stat_path = ws
+        .state_dir
+        .path(xtask_toolbox::layout::StateBucket::StatCache);
     let mut stat_cache = StatCache::load(&stat_path);
     let snapshot = xtask_hash::snapshot(&ws.root, &ws.skipped_dirs(), &mut stat_cache)?;
     if snapshot.hashed > 0 {

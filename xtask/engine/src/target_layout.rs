@@ -7,13 +7,10 @@
 //! a digest of those paths, kept beside the graph cache, says when the
 //! graph must be loaded from cargo again.
 
-use std::path::Path;
-
 use xtask_graph::PackageGraph;
+use xtask_toolbox::layout::{StateBucket, StateDir};
 
 use crate::inputs::{PackageFiles, relative_to};
-
-const FILE: &str = "target-layout";
 
 /// A digest of the paths cargo's target auto-discovery looks at, per package.
 pub(crate) fn digest(graph: &PackageGraph, files: &PackageFiles<'_>) -> String {
@@ -44,8 +41,8 @@ fn is_target_path(rel: &str) -> bool {
 /// Compares `digest` with the one recorded for a graph loaded from cargo.
 /// `fresh`: the graph was just loaded from cargo, so it is recorded as
 /// current. Returns false when a cached graph no longer matches the files.
-pub(crate) fn still_current(state_dir: &Path, digest: &str, fresh: bool) -> bool {
-    let path = state_dir.join(FILE);
+pub(crate) fn still_current(state_dir: &StateDir, digest: &str, fresh: bool) -> bool {
+    let path = state_dir.path(StateBucket::TargetLayout);
     if !fresh {
         let recorded = std::fs::read(&path).ok();
         return recorded.is_some_and(|bytes| bytes == digest.as_bytes());

@@ -1,12 +1,15 @@
 //! Opening a workspace: its root, package graph, pipeline, cache and the
 //! per-workspace state kept beside the cache (graph cache, stat cache, task
-//! history).
+//! history). This is where the cache directory is chosen and the
+//! workspace's state directory in it; the paths inside both come from
+//! `xtask_toolbox::layout`.
 
 use std::path::{Path, PathBuf};
 
 use xtask_cache::LocalCache;
 use xtask_config::Pipeline;
 use xtask_graph::{GraphSource, PackageGraph};
+use xtask_toolbox::layout::{StateBucket, StateDir};
 
 use crate::EngineError;
 
@@ -14,7 +17,7 @@ use crate::EngineError;
 pub const CACHE_DIR_ENV: &str = "XTASK_CACHE_DIR";
 
 /// Default cache directory name, at the workspace root.
-pub const DEFAULT_CACHE_DIR: &str = "turbo-cache";
+pub use xtask_toolbox::layout::DEFAULT_CACHE_DIR;
 
 pub struct Workspace {
     pub root: PathBuf,
@@ -22,8 +25,9 @@ pub struct Workspace {
     pub graph_source: GraphSource,
     pub pipeline: Pipeline,
     pub cache: LocalCache,
-    /// Files of ours that belong to this workspace only.
-    pub state_dir: PathBuf,
+    /// Files of ours that belong to this workspace only (the cache
+    /// directory's other buckets: `cache.layout()`).
+    pub state_dir: StateDir,
     /// Trouble that does not stop a run (a local cache that could not be
     /// set up): to be shown once, as warnings.
     pub warnings: Vec<String>,
@@ -65,8 +69,8 @@ impl Workspace {
         // One cache directory may serve several workspaces (a shared
         // XTASK_CACHE_DIR); keep each one's state apart.
         let workspace_id = &blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16];
-        let state_dir = cache_dir.join("v1").join("workspaces").join(workspace_id);
-        let (graph, graph_source) = xtask_graph::load(&root, &state_dir)?;
+        let state_dir = cache.layout().workspace_state(workspace_id);
+        let (graph, graph_source) = xtask_graph::load(&root, &state_dir.path(StateBucket::Graph))?;
         let pipeline = Pipeline::load(&graph)?;
         Ok(Workspace {
             root,
@@ -82,7 +86,7 @@ impl Workspace {
     /// Loads the package graph from cargo again (the cached one is stale)
     /// and the pipeline over it.
     pub fn reload_graph(&mut self) -> Result<(), EngineError> {
-        self.graph = xtask_graph::reload(&self.root, &self.state_dir)?;
+        self.graph = xtask_graph::reload(&self.root, &self.state_dir.path(StateBucket::Graph))?;
         self.graph_source = GraphSource::CargoMetadata;
         self.pipeline = Pipeline::load(&self.graph)?;
         Ok(())

@@ -237,25 +237,26 @@ pub enum GraphError {
     MetadataFormat(String),
 }
 
-/// Loads the package graph of the workspace rooted at `root`, from the cache in
-/// `state_dir` when its fingerprint still matches, else from `cargo metadata`
-/// (and then refreshes the cache).
 /// Loads the graph from `cargo metadata`, whatever the cache says, and
-/// refreshes the cache: for when a caller found the cached graph stale in a
-/// way the fingerprint cannot see (a new auto-discovered target).
-pub fn reload(root: &Path, state_dir: &Path) -> Result<PackageGraph, GraphError> {
+/// refreshes the cache file `cache_path`: for when a caller found the cached
+/// graph stale in a way the fingerprint cannot see (a new auto-discovered
+/// target).
+pub fn reload(root: &Path, cache_path: &Path) -> Result<PackageGraph, GraphError> {
     let graph = metadata::from_cargo(root)?;
-    let _ = fingerprint::write_cached(&state_dir.join("workspace-graph.json"), &graph);
+    let _ = fingerprint::write_cached(cache_path, &graph);
     Ok(graph)
 }
 
-pub fn load(root: &Path, state_dir: &Path) -> Result<(PackageGraph, GraphSource), GraphError> {
-    let cache_path = state_dir.join("workspace-graph.json");
-    if let Some(graph) = fingerprint::read_cached(&cache_path, root) {
+/// Loads the package graph of the workspace rooted at `root`, from the cache
+/// file `cache_path` (where the caller's layout keeps it) when its
+/// fingerprint still matches, else from `cargo metadata` (and then refreshes
+/// the cache).
+pub fn load(root: &Path, cache_path: &Path) -> Result<(PackageGraph, GraphSource), GraphError> {
+    if let Some(graph) = fingerprint::read_cached(cache_path, root) {
         return Ok((graph, GraphSource::Cached));
     }
     let graph = metadata::from_cargo(root)?;
     // A cache that cannot be written only costs the next run a cargo start.
-    let _ = fingerprint::write_cached(&cache_path, &graph);
+    let _ = fingerprint::write_cached(cache_path, &graph);
     Ok((graph, GraphSource::CargoMetadata))
 }

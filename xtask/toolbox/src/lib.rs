@@ -4,6 +4,7 @@
 //! failure means is the caller's decision.
 //!
 //! - [`atomic`]: temp-file-then-rename writes, for every file another run reads;
+//! - [`layout`]: every directory and file under the cache directory, and its version;
 //! - [`Key`]: a task key, 64 lowercase hex digits, checked once;
 //! - [`units`]: one grammar for sizes (`1.5GiB`, `4096`) and durations (`30s`, `14d`);
 //! - [`suggest`]: "did you mean" by edit distance;
@@ -12,6 +13,7 @@
 
 pub mod atomic;
 mod key;
+pub mod layout;
 pub mod secret;
 pub mod suggest;
 pub mod units;

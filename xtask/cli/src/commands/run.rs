@@ -9,6 +9,7 @@ use anyhow::Context;
 use xtask_engine::{Children, Environment, Event, EventSink, Plan, RunOptions, Workspace};
 use xtask_remote::{CliRemote, Remote, RemoteError};
 use xtask_report::{OutputLogs, Reporter, Style};
+use xtask_toolbox::layout::{CacheBucket, StateBucket};
 
 use crate::args::RunArgs;
 
@@ -92,8 +93,8 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
     if let Some(path) = &args.summarize {
         let path = if path.is_empty() {
             ws.cache
-                .dir()
-                .join("runs")
+                .layout()
+                .path(CacheBucket::Runs)
                 .join(format!("{}.json", summary.started_at))
         } else {
             std::path::PathBuf::from(path)
@@ -189,7 +190,7 @@ fn auto_prune(ws: &Workspace) {
         // Warned about when the workspace was opened.
         return;
     }
-    let marker = ws.state_dir.join("last-prune");
+    let marker = ws.state_dir.path(StateBucket::LastPrune);
     let recent = std::fs::metadata(&marker)
         .and_then(|m| m.modified())
         .ok()
