@@ -87,6 +87,8 @@
 
 mod backend;
 mod breaker;
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+mod cloud_store;
 mod error;
 mod integrity;
 mod secret;
@@ -98,6 +100,10 @@ mod warn;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The object store a `RemoteSettings` names, opened the way the remote cache
+/// opens it: for other commands that keep objects in the same stores (backup).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+pub use cloud_store::CloudStore;
 pub use error::{Blame, RemoteError};
 pub use secret::Secret;
 pub use settings::{

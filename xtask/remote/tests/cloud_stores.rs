@@ -77,6 +77,54 @@ fn s3_two_machines_signed_and_namespaced() {
     );
 }
 
+/// What the remote cache uploaded is where `CloudStore::open` (the store
+/// backup will use) finds it with the same settings: same client, same
+/// credentials, same prefix.
+#[test]
+fn s3_store_opened_apart_sees_what_the_cache_uploaded() {
+    let Some(server) = start_s3s_fs() else { return };
+    let env = s3_env(server.port, S3_SECRET_KEY);
+    let toml = "url = \"s3://bucket/ci/cache\"\n";
+    let warnings = Warnings::default();
+    let k = key(4);
+    let remote = open(settings(toml, &env), &warnings);
+    remote.upload(&k, Machine::new().build(&k, b"shared"), Duration::ZERO);
+    assert_eq!(
+        remote.finish(Duration::from_secs(20)).uploaded,
+        1,
+        "{:?}",
+        warnings.all()
+    );
+
+    let store = xtask_remote::CloudStore::open(&settings(toml, &env)).unwrap();
+    assert_eq!(store.prefix(), "ci/cache");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let head = |name: String| {
+        let path = object_store::path::Path::from(name);
+        let options = object_store::GetOptions::new().with_head(true);
+        runtime.block_on(store.store().get_opts(&path, options))
+    };
+    let found = head(format!("{}/main/{k}", store.prefix())).expect("the uploaded object");
+    assert!(found.meta.size > 0);
+    assert!(matches!(
+        head(format!("{}/main/{}", store.prefix(), key(5))),
+        Err(object_store::Error::NotFound { .. })
+    ));
+    // The wrong secret is refused by the server, as it is for the cache.
+    let wrong =
+        xtask_remote::CloudStore::open(&settings(toml, &s3_env(server.port, "wrong"))).unwrap();
+    let path = object_store::path::Path::from(format!("ci/cache/main/{k}"));
+    let refused = runtime.block_on(
+        wrong
+            .store()
+            .get_opts(&path, object_store::GetOptions::new().with_head(true)),
+    );
+    assert!(refused.is_err(), "{refused:?}");
+}
+
 #[test]
 fn s3_wrong_secret_gives_one_warning_without_it() {
     let Some(server) = start_s3s_fs() else { return };

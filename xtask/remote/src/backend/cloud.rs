@@ -1,5 +1,6 @@
-//! S3, GCS and Azure Blob through object_store (features `s3`, `gcs`, `azure`).
-//! object_store is async; a one-thread tokio runtime owned by the backend drives
+//! S3, GCS and Azure Blob through object_store (features `s3`, `gcs`, `azure`),
+//! opened by `CloudStore` (the settings → client part, shared with other
+//! users of the same stores). object_store is async; a one-thread tokio runtime owned by the backend drives
 //! it, and each call blocks on it with a deadline, so the rest of xtask stays
 //! synchronous. Signatures ride along as object metadata (`xtasksignature`).
 
@@ -7,14 +8,14 @@ use std::time::Duration;
 
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, AttributeValue, Attributes, ClientOptions, GetOptions, ObjectStore, PutOptions,
-    PutPayload, RetryConfig,
+    Attribute, AttributeValue, Attributes, GetOptions, ObjectStore, PutOptions, PutPayload,
 };
 
 use crate::backend::{Backend, Fetched};
+use crate::cloud_store::CloudStore;
 use crate::error::{Failure, FailureKind, RemoteError};
 use crate::secret::mask_url_credentials;
-use crate::settings::{BackendKind, RemoteSettings};
+use crate::settings::RemoteSettings;
 
 /// The metadata name of the signature (`x-amz-meta-xtasksignature` on S3,
 /// `x-ms-meta-xtasksignature` on Azure). One plain word: Azure wants metadata
@@ -32,108 +33,17 @@ pub(crate) struct CloudBackend {
 
 impl CloudBackend {
     pub(crate) fn new(settings: &RemoteSettings) -> Result<CloudBackend, RemoteError> {
-        let url = &settings.url.value;
-        let masked = mask_url_credentials(url);
-        let build_error = |err: object_store::Error| RemoteError::Incomplete {
-            url: masked.clone(),
-            problem: format!(
-                "failed to set up the client: {}",
-                mask_url_credentials(&err.to_string())
-            ),
-            hint: "check the URL and the cloud credentials in the environment".to_owned(),
-        };
-        let (_, rest) = url.split_once("://").unwrap_or(("", url));
-        let prefix = rest
-            .split_once('/')
-            .map_or("", |(_, path)| path)
-            .trim_matches('/')
-            .to_owned();
-        let endpoint_is_http = settings.cloud_options.iter().any(|(name, value)| {
-            name.contains("endpoint") && value.value.expose().starts_with("http://")
-        });
-        let allow_http = endpoint_is_http
-            || settings.cloud_options.iter().any(|(name, value)| {
-                name.ends_with("allow_http") && value.value.expose() == "true"
-            });
-        let client = ClientOptions::new()
-            .with_timeout(settings.timeout.value)
-            .with_connect_timeout(settings.connect_timeout.value)
-            .with_allow_http(allow_http);
-        // One retry for a blip; anything longer is the breaker's business.
-        let retry = RetryConfig {
-            max_retries: 1,
-            retry_timeout: settings.timeout.value,
-            ..RetryConfig::default()
-        };
-        let options = settings
-            .cloud_options
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.value.expose()));
-        let store: Box<dyn ObjectStore> = match settings.kind {
-            #[cfg(feature = "s3")]
-            BackendKind::S3 => {
-                use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-                let mut builder = AmazonS3Builder::new().with_url(url.clone());
-                for (name, value) in options {
-                    if let Ok(key) = name.parse::<AmazonS3ConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
-                // A custom endpoint (MinIO, s3s, R2…) usually wants path-style.
-                if endpoint_is_http {
-                    builder = builder.with_virtual_hosted_style_request(false);
-                }
-                Box::new(
-                    builder
-                        .with_client_options(client)
-                        .with_retry(retry)
-                        .build()
-                        .map_err(build_error)?,
-                )
-            }
-            #[cfg(feature = "gcs")]
-            BackendKind::Gcs => {
-                use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-                let mut builder = GoogleCloudStorageBuilder::new().with_url(url.clone());
-                for (name, value) in options {
-                    if let Ok(key) = name.parse::<GoogleConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
-                Box::new(
-                    builder
-                        .with_client_options(client)
-                        .with_retry(retry)
-                        .build()
-                        .map_err(build_error)?,
-                )
-            }
-            #[cfg(feature = "azure")]
-            BackendKind::Azure => {
-                use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-                let mut builder = MicrosoftAzureBuilder::new().with_url(url.clone());
-                for (name, value) in options {
-                    if let Ok(key) = name.parse::<AzureConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
-                Box::new(
-                    builder
-                        .with_client_options(client)
-                        .with_retry(retry)
-                        .build()
-                        .map_err(build_error)?,
-                )
-            }
-            _ => unreachable!("resolve refuses backends that are not compiled in"),
-        };
+        let masked = mask_url_credentials(&settings.url.value);
+        let opened = CloudStore::open(settings)?;
+        let prefix = opened.prefix().to_owned();
+        let store = opened.into_store();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("xtask-remote")
             .enable_all()
             .build()
             .map_err(|err| RemoteError::Incomplete {
-                url: masked.clone(),
+                url: masked,
                 problem: format!("failed to start the I/O runtime: {err}"),
                 hint: "this is a bug or a resource limit".to_owned(),
             })?;
