@@ -9,6 +9,8 @@
 //! task runs.
 
 mod error;
+pub mod glob;
+mod layer;
 mod raw;
 pub mod units;
 mod validate;
@@ -20,6 +22,7 @@ use serde::Serialize;
 use xtask_graph::PackageGraph;
 
 pub use error::{ConfigError, Located, edit_distance};
+pub use glob::{Anchor, DEFAULT_INPUTS, InputPattern, PathGlob, ROOT_PREFIX};
 
 /// What a task does when it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,8 +101,8 @@ pub struct TaskDef {
     pub action: Action,
     pub depends_on: Vec<TaskDependency>,
     /// `None`: the default inputs (the package's files git does not ignore).
-    pub inputs: Option<Vec<String>>,
-    pub outputs: Vec<String>,
+    pub inputs: Option<Vec<InputPattern>>,
+    pub outputs: Vec<PathGlob>,
     pub env: Vec<String>,
     /// Passed to the command, not hashed; so not part of the key.
     #[serde(skip)]
@@ -137,7 +140,7 @@ pub struct CacheSettings {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub root_manifest: PathBuf,
-    pub global_inputs: Vec<String>,
+    pub global_inputs: Vec<PathGlob>,
     pub global_env: Vec<String>,
     pub env_mode: EnvMode,
     pub cache: CacheSettings,
@@ -147,8 +150,11 @@ pub struct Pipeline {
     /// `[workspace.metadata.xtask.release]` as written; xtask-release
     /// validates it.
     pub release: Option<toml::Table>,
-    workspace_tasks: BTreeMap<String, raw::RawTask>,
-    package_tasks: BTreeMap<String, BTreeMap<String, raw::RawTask>>,
+    /// Built-in defaults under the workspace's tables, merged at load: what a
+    /// package without a table of its own for the task gets.
+    pub(crate) workspace_tasks: BTreeMap<String, TaskDef>,
+    /// Package name → its own tables merged over the workspace's.
+    pub(crate) package_tasks: BTreeMap<String, BTreeMap<String, TaskDef>>,
 }
 
 /// Task names every workspace has, even with no configuration.
@@ -172,90 +178,13 @@ impl Pipeline {
 
     /// The definition of `task` for `package`, or `None` when the task does
     /// not apply to it (defined only by other packages).
-    pub fn task_for(&self, package: &str, task: &str) -> Option<TaskDef> {
-        let workspace = self.workspace_tasks.get(task);
-        let own = self.package_tasks.get(package).and_then(|t| t.get(task));
-        let builtin = CargoKind::from_task_name(task);
-        if workspace.is_none() && own.is_none() && builtin.is_none() {
-            return None;
-        }
-        let mut def = TaskDef {
-            action: builtin.map_or(Action::Nothing, Action::Cargo),
-            depends_on: Vec::new(),
-            inputs: None,
-            outputs: Vec::new(),
-            env: Vec::new(),
-            pass_env: Vec::new(),
-            cache: true,
-            persistent: false,
-            args: Vec::new(),
-            profile: None,
-            features: Vec::new(),
-        };
-        for layer in [workspace, own].into_iter().flatten() {
-            apply(&mut def, layer);
-        }
-        Some(def)
+    pub fn task_for(&self, package: &str, task: &str) -> Option<&TaskDef> {
+        self.package_tasks
+            .get(package)
+            .and_then(|tasks| tasks.get(task))
+            .or_else(|| self.workspace_tasks.get(task))
     }
 }
-
-fn apply(def: &mut TaskDef, layer: &raw::RawTask) {
-    let strings = |v: &Vec<toml::Spanned<String>>| -> Vec<String> {
-        v.iter().map(|s| s.get_ref().clone()).collect()
-    };
-    if let Some(command) = &layer.command {
-        def.action = Action::Shell(command.clone());
-    }
-    if let Some(deps) = &layer.depends_on {
-        def.depends_on = deps
-            .iter()
-            .map(|d| TaskDependency::parse(d.get_ref()))
-            .collect();
-    }
-    if let Some(inputs) = &layer.inputs {
-        def.inputs = Some(strings(inputs));
-    }
-    if let Some(outputs) = &layer.outputs {
-        def.outputs = strings(outputs);
-    }
-    if let Some(env) = &layer.env {
-        def.env = strings(env);
-    }
-    if let Some(pass_env) = &layer.pass_env {
-        def.pass_env = strings(pass_env);
-    }
-    if let Some(cache) = layer.cache {
-        def.cache = cache;
-    }
-    if let Some(persistent) = layer.persistent {
-        def.persistent = persistent;
-    }
-    if let Some(args) = &layer.args {
-        def.args = args.clone();
-    }
-    if let Some(profile) = &layer.profile {
-        def.profile = Some(profile.clone());
-    }
-    if let Some(features) = &layer.features {
-        def.features = features.clone();
-    }
-}
-
-/// Where a path is written relative to: `$TURBO_ROOT$/x` is relative to the
-/// workspace root, anything else to the package directory.
-pub fn split_root_prefix(glob: &str) -> (bool, &str) {
-    match glob.strip_prefix(ROOT_PREFIX) {
-        Some(rest) => (true, rest),
-        None => (false, glob),
-    }
-}
-
-/// The prefix that anchors an `inputs`/`outputs` glob at the workspace root,
-/// spelled as in Turborepo so that its users recognise it.
-pub const ROOT_PREFIX: &str = "$TURBO_ROOT$/";
-
-/// The token in `inputs` that stands for the default input set.
-pub const DEFAULT_INPUTS: &str = "$TURBO_DEFAULT$";
 
 /// Manifest path of the root of a workspace.
 pub fn root_manifest(root: &Path) -> PathBuf {

@@ -88,7 +88,7 @@ pub(crate) struct RawPackageConfig {
 #[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawTask {
-    pub command: Option<String>,
+    pub command: Option<Spanned<String>>,
     pub depends_on: Option<Vec<Spanned<String>>>,
     pub inputs: Option<Vec<Spanned<String>>>,
     pub outputs: Option<Vec<Spanned<String>>>,

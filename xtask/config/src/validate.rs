@@ -8,8 +8,11 @@ use toml::Spanned;
 use xtask_graph::PackageGraph;
 
 use crate::error::{ConfigError, Located, suggest};
+use crate::layer::{self, TaskLayer};
 use crate::raw::{ManifestDoc, RawTask};
-use crate::{CacheSettings, DEFAULT_INPUTS, EnvMode, Pipeline, ROOT_PREFIX, TaskDependency, units};
+use crate::{
+    CacheSettings, EnvMode, InputPattern, PathGlob, Pipeline, ROOT_PREFIX, TaskDependency, units,
+};
 
 /// A manifest's text, kept to turn byte spans into line numbers.
 struct Source {
@@ -86,28 +89,27 @@ pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
     };
 
     let ws_key = "workspace.metadata.xtask";
-    for glob in &config.global_inputs {
-        checker.glob(
-            &root_source,
-            glob,
-            &format!("{ws_key}.global-inputs"),
-            false,
-        )?;
-    }
-    for name in &config.global_env {
-        checker.env_name(&root_source, name, &format!("{ws_key}.global-env"))?;
-    }
+    let global_inputs = config
+        .global_inputs
+        .iter()
+        .map(|glob| checker.glob(&root_source, glob, &format!("{ws_key}.global-inputs")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let global_env = config
+        .global_env
+        .iter()
+        .map(|name| checker.env_name(&root_source, name, &format!("{ws_key}.global-env")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut workspace_layers = BTreeMap::new();
     for (task, def) in &config.tasks {
-        checker.task(&root_source, &format!("{ws_key}.tasks.{task}"), task, def)?;
+        let layer = checker.task(&root_source, &format!("{ws_key}.tasks.{task}"), task, def)?;
+        workspace_layers.insert(task.clone(), layer);
     }
-    for (_, source, tasks) in &package_sources {
+    let mut package_layers: BTreeMap<String, BTreeMap<String, TaskLayer>> = BTreeMap::new();
+    for (package, source, tasks) in &package_sources {
+        let layers = package_layers.entry(package.clone()).or_default();
         for (task, def) in tasks {
-            checker.task(
-                source,
-                &format!("package.metadata.xtask.tasks.{task}"),
-                task,
-                def,
-            )?;
+            let key = format!("package.metadata.xtask.tasks.{task}");
+            layers.insert(task.clone(), checker.task(source, &key, task, def)?);
         }
     }
 
@@ -154,26 +156,17 @@ pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
         },
     };
 
-    let unspan = |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect();
-    let into_tasks = |tasks: BTreeMap<String, Spanned<RawTask>>| -> BTreeMap<String, RawTask> {
-        tasks
-            .into_iter()
-            .map(|(k, v)| (k, v.into_inner()))
-            .collect()
-    };
+    let (workspace_tasks, package_tasks) = layer::merge_all(&workspace_layers, &package_layers);
     Ok(Pipeline {
         root_manifest: root_source.path.clone(),
-        global_inputs: unspan(&config.global_inputs),
-        global_env: unspan(&config.global_env),
+        global_inputs,
+        global_env,
         env_mode,
         cache,
         remote_cache: config.remote_cache,
         release: config.release,
-        workspace_tasks: into_tasks(config.tasks),
-        package_tasks: package_sources
-            .into_iter()
-            .map(|(name, _, tasks)| (name, into_tasks(tasks)))
-            .collect(),
+        workspace_tasks,
+        package_tasks,
     })
 }
 
@@ -183,27 +176,28 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Checks one task table and returns it typed.
     fn task(
         &self,
         source: &Source,
         key: &str,
         name: &str,
-        def: &Spanned<RawTask>,
-    ) -> Result<(), ConfigError> {
+        spanned: &Spanned<RawTask>,
+    ) -> Result<TaskLayer, ConfigError> {
         if name.is_empty() || name.contains(['#', '^', ' ']) {
             return Err(source.error(
-                def.span(),
+                spanned.span(),
                 key.to_string(),
                 format!("`{name}` is not a valid task name"),
                 "task names may not be empty or contain `#`, `^` or spaces".into(),
             ));
         }
-        let def = def.get_ref();
+        let def = spanned.get_ref();
         if let Some(command) = &def.command
-            && command.trim().is_empty()
+            && command.get_ref().trim().is_empty()
         {
             return Err(source.error(
-                0..0,
+                command.span(),
                 format!("{key}.command"),
                 "the command is empty".into(),
                 "write the shell command to run, or remove the key".into(),
@@ -213,28 +207,35 @@ impl Checker<'_> {
         if cargo_only && (def.command.is_some() || crate::CargoKind::from_task_name(name).is_none())
         {
             return Err(source.error(
-                0..0,
+                spanned.span(),
                 key.to_string(),
                 "`args`, `profile` and `features` apply to the built-in cargo tasks only".into(),
                 "use them on build, check, lint or test without a `command`; put flags of a shell task in its command".into(),
             ));
         }
-        for dep in def.depends_on.iter().flatten() {
-            self.dependency(source, &format!("{key}.depends-on"), dep)?;
-        }
-        for glob in def.inputs.iter().flatten() {
-            self.glob(source, glob, &format!("{key}.inputs"), true)?;
-        }
-        for glob in def.outputs.iter().flatten() {
-            self.glob(source, glob, &format!("{key}.outputs"), false)?;
-        }
-        for var in def.env.iter().flatten() {
-            self.env_name(source, var, &format!("{key}.env"))?;
-        }
-        for var in def.pass_env.iter().flatten() {
-            self.env_name(source, var, &format!("{key}.pass-env"))?;
-        }
-        Ok(())
+        Ok(TaskLayer {
+            command: def.command.as_ref().map(|c| c.get_ref().clone()),
+            depends_on: each(&def.depends_on, |dep| {
+                self.dependency(source, &format!("{key}.depends-on"), dep)
+            })?,
+            inputs: each(&def.inputs, |glob| {
+                self.input(source, glob, &format!("{key}.inputs"))
+            })?,
+            outputs: each(&def.outputs, |glob| {
+                self.glob(source, glob, &format!("{key}.outputs"))
+            })?,
+            env: each(&def.env, |var| {
+                self.env_name(source, var, &format!("{key}.env"))
+            })?,
+            pass_env: each(&def.pass_env, |var| {
+                self.env_name(source, var, &format!("{key}.pass-env"))
+            })?,
+            cache: def.cache,
+            persistent: def.persistent,
+            args: def.args.clone(),
+            profile: def.profile.clone(),
+            features: def.features.clone(),
+        })
     }
 
     fn dependency(
@@ -242,7 +243,7 @@ impl Checker<'_> {
         source: &Source,
         key: &str,
         dep: &Spanned<String>,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<TaskDependency, ConfigError> {
         let text = dep.get_ref();
         let parsed = TaskDependency::parse(text);
         let task = parsed.task();
@@ -293,7 +294,17 @@ impl Checker<'_> {
                 hint,
             ));
         }
-        Ok(())
+        Ok(parsed)
+    }
+
+    /// An `inputs` entry: a glob, or the default input set.
+    fn input(
+        &self,
+        source: &Source,
+        glob: &Spanned<String>,
+        key: &str,
+    ) -> Result<InputPattern, ConfigError> {
+        InputPattern::parse(glob.get_ref()).map_err(|problem| bad_glob(source, glob, key, &problem))
     }
 
     fn glob(
@@ -301,36 +312,8 @@ impl Checker<'_> {
         source: &Source,
         glob: &Spanned<String>,
         key: &str,
-        allow_default: bool,
-    ) -> Result<(), ConfigError> {
-        let text = glob.get_ref();
-        if allow_default && text == DEFAULT_INPUTS {
-            return Ok(());
-        }
-        let pattern = text.strip_prefix('!').unwrap_or(text);
-        let pattern = pattern.strip_prefix(ROOT_PREFIX).unwrap_or(pattern);
-        let problem = if pattern.is_empty() {
-            Some("the pattern is empty".to_string())
-        } else if pattern.starts_with('/') {
-            Some("absolute paths are not allowed".to_string())
-        } else if pattern.split('/').any(|c| c == "..") {
-            Some("`..` is not allowed".to_string())
-        } else {
-            globset::Glob::new(pattern)
-                .err()
-                .map(|e| e.kind().to_string())
-        };
-        match problem {
-            None => Ok(()),
-            Some(problem) => Err(source.error(
-                glob.span(),
-                key.into(),
-                format!("bad glob `{text}`: {problem}"),
-                format!(
-                    "write a pattern relative to the package directory (or start it with `{ROOT_PREFIX}` for the workspace root), for example \"src/**/*.rs\""
-                ),
-            )),
-        }
+    ) -> Result<PathGlob, ConfigError> {
+        PathGlob::parse(glob.get_ref()).map_err(|problem| bad_glob(source, glob, key, &problem))
     }
 
     fn env_name(
@@ -338,7 +321,7 @@ impl Checker<'_> {
         source: &Source,
         name: &Spanned<String>,
         key: &str,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<String, ConfigError> {
         let text = name.get_ref();
         let valid = !text.is_empty()
             && text
@@ -346,7 +329,7 @@ impl Checker<'_> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
             && !text.starts_with(|c: char| c.is_ascii_digit());
         if valid {
-            return Ok(());
+            return Ok(text.clone());
         }
         Err(source.error(
             name.span(),
@@ -355,6 +338,28 @@ impl Checker<'_> {
             "write the variable's name only (letters, digits, `_`; `*` as a wildcard), without `$` or a value".into(),
         ))
     }
+}
+
+/// Each of `values` checked (and typed) by `check`; `None` when the key is absent.
+fn each<T>(
+    values: &Option<Vec<Spanned<String>>>,
+    check: impl Fn(&Spanned<String>) -> Result<T, ConfigError>,
+) -> Result<Option<Vec<T>>, ConfigError> {
+    values
+        .as_ref()
+        .map(|values| values.iter().map(check).collect())
+        .transpose()
+}
+
+fn bad_glob(source: &Source, glob: &Spanned<String>, key: &str, problem: &str) -> ConfigError {
+    source.error(
+        glob.span(),
+        key.into(),
+        format!("bad glob `{}`: {problem}", glob.get_ref()),
+        format!(
+            "write a pattern relative to the package directory (or start it with `{ROOT_PREFIX}` for the workspace root), for example \"src/**/*.rs\""
+        ),
+    )
 }
 
 fn quote_list(items: &[&str]) -> String {

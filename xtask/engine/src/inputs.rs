@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use xtask_config::{DEFAULT_INPUTS, ROOT_PREFIX, TaskDef, split_root_prefix};
+use xtask_config::{Anchor, InputPattern, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 use xtask_hash::{FileEntry, Snapshot};
 
@@ -109,35 +109,31 @@ pub fn task_inputs(
     let mut exclude = GlobSetBuilder::new();
     let (mut any_package, mut any_root) = (false, false);
     for pattern in patterns {
-        if pattern == DEFAULT_INPUTS {
-            defaults(&mut selected);
-            continue;
-        }
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(p) => (true, p),
-            None => (false, pattern.as_str()),
+        let glob = match pattern {
+            InputPattern::Defaults => {
+                defaults(&mut selected);
+                continue;
+            }
+            InputPattern::Glob(glob) => glob,
         };
-        let (at_root, glob) = split_root_prefix(pattern);
-        let Ok(glob) = Glob::new(glob) else { continue }; // validated with the config
-        match (negated, at_root) {
-            (true, _) => {
+        match (glob.is_negated(), glob.anchor()) {
+            (true, anchor) => {
                 // Exclusions are matched against the manifest path, so anchor
                 // a package-relative one the same way.
-                let text = if at_root {
-                    format!("{ROOT_PREFIX}{}", glob.glob())
-                } else {
-                    glob.glob().to_string()
+                let text = match anchor {
+                    Anchor::Root => format!("{ROOT_PREFIX}{}", glob.pattern()),
+                    Anchor::Package => glob.pattern().to_string(),
                 };
                 if let Ok(g) = Glob::new(&text) {
                     exclude.add(g);
                 }
             }
-            (false, false) => {
-                include_package.add(glob);
+            (false, Anchor::Package) => {
+                include_package.add(glob.glob().clone());
                 any_package = true;
             }
-            (false, true) => {
-                include_root.add(glob);
+            (false, Anchor::Root) => {
+                include_root.add(glob.glob().clone());
                 any_root = true;
             }
         }
@@ -165,23 +161,18 @@ pub fn task_inputs(
     selected
 }
 
-/// Files matching the workspace's `global-inputs`, keyed by workspace path.
-pub fn global_inputs(snapshot: &Snapshot, patterns: &[String]) -> BTreeMap<String, String> {
+/// Files matching the workspace's `global-inputs`, keyed by workspace path
+/// (every global input is relative to the root, anchored or not).
+pub fn global_inputs(snapshot: &Snapshot, patterns: &[PathGlob]) -> BTreeMap<String, String> {
     let mut include = GlobSetBuilder::new();
     let mut exclude = GlobSetBuilder::new();
     for pattern in patterns {
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(p) => (true, p),
-            None => (false, pattern.as_str()),
+        let glob = pattern.glob().clone();
+        if pattern.is_negated() {
+            exclude.add(glob)
+        } else {
+            include.add(glob)
         };
-        let (_, glob) = split_root_prefix(pattern);
-        if let Ok(glob) = Glob::new(glob) {
-            if negated {
-                exclude.add(glob)
-            } else {
-                include.add(glob)
-            };
-        }
     }
     let (Ok(include), Ok(exclude)) = (include.build(), exclude.build()) else {
         return BTreeMap::new();
@@ -195,16 +186,12 @@ pub fn global_inputs(snapshot: &Snapshot, patterns: &[String]) -> BTreeMap<Strin
 }
 
 /// A glob set of output patterns, relative to the package directory.
-/// Root-anchored outputs are left out: they are not in the package.
-pub fn output_globs<'a>(outputs: impl IntoIterator<Item = &'a String>) -> GlobSet {
+/// Root-anchored and negated outputs are left out: they are not in the package.
+pub fn output_globs<'a>(outputs: impl IntoIterator<Item = &'a PathGlob>) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for output in outputs {
-        let (at_root, glob) = split_root_prefix(output.strip_prefix('!').unwrap_or(output));
-        if !at_root
-            && !output.starts_with('!')
-            && let Ok(glob) = Glob::new(glob)
-        {
-            builder.add(glob);
+        if output.anchor() == Anchor::Package && !output.is_negated() {
+            builder.add(output.glob().clone());
         }
     }
     builder.build().unwrap_or_else(|_| GlobSet::empty())

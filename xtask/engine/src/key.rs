@@ -95,8 +95,11 @@ impl KeyDefinition {
             command,
             cargo,
             depends_on,
-            inputs: def.inputs.clone(),
-            outputs: def.outputs.clone(),
+            inputs: def
+                .inputs
+                .as_ref()
+                .map(|patterns| patterns.iter().map(ToString::to_string).collect()),
+            outputs: def.outputs.iter().map(ToString::to_string).collect(),
             effective_outputs,
             env: def.env.clone(),
             cache: def.cache,

@@ -8,7 +8,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use xtask_config::split_root_prefix;
+use xtask_config::{Anchor, PathGlob};
 
 /// A task's `outputs` globs, anchored at its package directory (or at the
 /// root with `$TURBO_ROOT$/`) and compiled: what `collect` stores and what a
@@ -22,24 +22,20 @@ pub struct OutputGlobs {
 }
 
 impl OutputGlobs {
-    pub fn new(package_dir: &str, outputs: &[String]) -> OutputGlobs {
+    pub fn new(package_dir: &str, outputs: &[PathGlob]) -> OutputGlobs {
         let mut include = GlobSetBuilder::new();
         let mut exclude = GlobSetBuilder::new();
         let mut bases = Vec::new();
         for output in outputs {
-            let (negated, pattern) = match output.strip_prefix('!') {
-                Some(p) => (true, p),
-                None => (false, output.as_str()),
-            };
-            let (at_root, glob) = split_root_prefix(pattern);
-            let anchored = match (at_root, package_dir.is_empty()) {
-                (true, _) | (false, true) => glob.to_string(),
-                (false, false) => format!("{package_dir}/{glob}"),
+            let glob = output.pattern();
+            let anchored = match (output.anchor(), package_dir.is_empty()) {
+                (Anchor::Root, _) | (Anchor::Package, true) => glob.to_string(),
+                (Anchor::Package, false) => format!("{package_dir}/{glob}"),
             };
             let Ok(compiled) = Glob::new(&anchored) else {
                 continue;
             };
-            if negated {
+            if output.is_negated() {
                 exclude.add(compiled);
             } else {
                 include.add(compiled);
@@ -87,7 +83,7 @@ impl xtask_cache::OutputFilter for OutputGlobs {
 
 /// Workspace-relative paths of the files and symlinks matching `outputs`
 /// (relative to `package_dir`, or to the root with `$TURBO_ROOT$/`), sorted.
-pub fn collect(root: &Path, package_dir: &str, outputs: &[String]) -> Vec<PathBuf> {
+pub fn collect(root: &Path, package_dir: &str, outputs: &[PathGlob]) -> Vec<PathBuf> {
     let globs = OutputGlobs::new(package_dir, outputs);
     let mut bases = globs.bases.clone();
     bases.sort();
@@ -153,6 +149,10 @@ fn literal_prefix(glob: &str) -> String {
 mod tests {
     use super::*;
 
+    fn globs(texts: &[&str]) -> Vec<PathGlob> {
+        texts.iter().map(|t| PathGlob::parse(t).unwrap()).collect()
+    }
+
     #[test]
     fn literal_prefixes() {
         assert_eq!(literal_prefix("pkg/dist/**"), "pkg/dist");
@@ -163,12 +163,12 @@ mod tests {
 
     #[test]
     fn restores_match_what_collect_stores() {
-        let outputs = vec![
-            "dist/**".to_string(),
-            "!dist/**/*.map".to_string(),
-            ".check.out".to_string(),
-            "$TURBO_ROOT$/shared/gen.rs".to_string(),
-        ];
+        let outputs = globs(&[
+            "dist/**",
+            "!dist/**/*.map",
+            ".check.out",
+            "$TURBO_ROOT$/shared/gen.rs",
+        ]);
         let globs = OutputGlobs::new("pkg", &outputs);
         for (path, expected) in [
             ("pkg/dist/a.js", true),
@@ -203,11 +203,7 @@ mod tests {
         std::fs::write(root.join("pkg/dist/sub/b.map"), "b").unwrap();
         std::fs::write(root.join("pkg/.check.out"), "ok").unwrap();
         std::fs::write(root.join("pkg/src.rs"), "x").unwrap();
-        let outputs = vec![
-            "dist/**".to_string(),
-            "!dist/**/*.map".to_string(),
-            ".check.out".to_string(),
-        ];
+        let outputs = globs(&["dist/**", "!dist/**/*.map", ".check.out"]);
         let found = collect(root, "pkg", &outputs);
         assert_eq!(
             found,

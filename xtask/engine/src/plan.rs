@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use globset::GlobSet;
-use xtask_config::{Action, CargoKind, ROOT_PREFIX, TaskDef};
+use xtask_config::{Action, CargoKind, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{DepKind, PackageGraph, PackageIndex};
 use xtask_hash::{Snapshot, StatCache};
 
@@ -59,7 +59,7 @@ pub struct PlannedTask {
     /// What runs, as a shell command; `None` for a task with nothing to run.
     pub command: Option<String>,
     /// Output globs, relative to the package directory (or `$TURBO_ROOT$/…`).
-    pub outputs: Vec<String>,
+    pub outputs: Vec<PathGlob>,
 }
 
 /// Plans `tasks` over the packages in `scope`, loading the package graph
@@ -100,7 +100,7 @@ pub fn plan(
     let global_files = inputs::global_inputs(&snapshot, &ws.pipeline.global_inputs);
 
     let mut output_globs: HashMap<PackageIndex, GlobSet> = HashMap::new();
-    let mut compiled_outputs: HashMap<Vec<String>, GlobSet> = HashMap::new();
+    let mut compiled_outputs: HashMap<Vec<PathGlob>, GlobSet> = HashMap::new();
     let mut cargo_context = None;
     let env_salt = EnvSalt::load_or_create(&ws.state_dir);
     let mut planned: Vec<Option<PlannedTask>> = (0..graph.nodes.len()).map(|_| None).collect();
@@ -116,7 +116,8 @@ pub fn plan(
             .entry(task.package)
             .or_insert_with(|| package_output_globs(ws, &package.name, &mut compiled_outputs));
 
-        let definition = KeyDefinition::of(&task.def, outputs.clone());
+        let shown_outputs = outputs.iter().map(ToString::to_string).collect();
+        let definition = KeyDefinition::of(&task.def, shown_outputs);
         let mut key_inputs = KeyInputs::new(&package.name, &package.dir, &task.task, definition);
         key_inputs.files =
             inputs::task_inputs(&ws.graph, &files, task.package, &task.def, excluded);
@@ -243,14 +244,14 @@ pub fn take_snapshot(ws: &Workspace) -> Result<Snapshot, EngineError> {
 fn package_output_globs(
     ws: &Workspace,
     package: &str,
-    compiled: &mut HashMap<Vec<String>, GlobSet>,
+    compiled: &mut HashMap<Vec<PathGlob>, GlobSet>,
 ) -> GlobSet {
-    let patterns: Vec<String> = ws
+    let patterns: Vec<PathGlob> = ws
         .pipeline
         .task_names()
         .into_iter()
         .filter_map(|task| ws.pipeline.task_for(package, task))
-        .flat_map(|def| def.outputs)
+        .flat_map(|def| def.outputs.iter().cloned())
         .collect();
     compiled
         .entry(patterns)
@@ -264,7 +265,7 @@ fn effective_action(
     graph: &PackageGraph,
     package: PackageIndex,
     def: &TaskDef,
-) -> (Option<String>, Vec<String>) {
+) -> (Option<String>, Vec<PathGlob>) {
     match &def.action {
         Action::Shell(command) => (Some(command.clone()), def.outputs.clone()),
         Action::Nothing => (None, def.outputs.clone()),
@@ -301,7 +302,7 @@ fn built_binaries(
     graph: &PackageGraph,
     package: PackageIndex,
     profile: Option<&str>,
-) -> Vec<String> {
+) -> Vec<PathGlob> {
     let Ok(target) = graph.target_dir.strip_prefix(&graph.root) else {
         return Vec::new();
     };
@@ -315,7 +316,8 @@ fn built_binaries(
     graph.packages[package]
         .binaries
         .iter()
-        .map(|bin| format!("{ROOT_PREFIX}{target}/{dir}/{bin}"))
+        // A target directory whose name is not a valid glob matches nothing.
+        .filter_map(|bin| PathGlob::parse(&format!("{ROOT_PREFIX}{target}/{dir}/{bin}")).ok())
         .collect()
 }
 
@@ -447,7 +449,7 @@ fn dependency_digest(
     if def.inputs.is_none() {
         return digest;
     }
-    let declared = inputs::task_inputs(&ws.graph, files, dep, &def, &GlobSet::empty());
+    let declared = inputs::task_inputs(&ws.graph, files, dep, def, &GlobSet::empty());
     let mut hasher = blake3::Hasher::new();
     hasher.update(digest.as_bytes());
     for (path, value) in &declared {

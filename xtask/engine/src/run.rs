@@ -194,7 +194,7 @@ fn task_summary(
             .iter()
             .map(|&d| plan.graph.label(d).to_string())
             .collect(),
-        outputs: planned.outputs.clone(),
+        outputs: planned.outputs.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -744,7 +744,7 @@ impl<'a> Runner<'a> {
             self.sink.event(Event::Warning {
                 message: format!(
                     "{label}: no file matched its outputs ({}); check the `outputs` globs",
-                    planned.outputs.join(", ")
+                    xtask_config::glob::join(&planned.outputs)
                 ),
             });
         }

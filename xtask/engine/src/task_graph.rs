@@ -122,7 +122,7 @@ impl Builder<'_> {
         &mut self,
         package: PackageIndex,
         task: &str,
-        def: TaskDef,
+        def: &TaskDef,
     ) -> Result<NodeIndex, EngineError> {
         if let Some(&existing) = self.index.get(&(package, task.to_string())) {
             return Ok(existing);
@@ -133,7 +133,7 @@ impl Builder<'_> {
         self.nodes.push(TaskNode {
             package,
             task: task.to_string(),
-            def,
+            def: def.clone(),
             deps: Vec::new(),
             dependents: Vec::new(),
         });

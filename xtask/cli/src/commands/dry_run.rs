@@ -28,7 +28,7 @@ struct DryRunTask<'a> {
     directory: &'a str,
     dependencies: Vec<&'a str>,
     dependents: Vec<&'a str>,
-    outputs: &'a [String],
+    outputs: &'a [xtask_config::PathGlob],
     /// Input files and the hashes of their contents.
     inputs: &'a std::collections::BTreeMap<String, String>,
     /// Declared variables, with the workspace's salted hashes of their values
@@ -125,7 +125,10 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
                 .collect();
             println!("  discovered    = {}", names.join(", "));
         }
-        println!("  outputs       = {}", task.outputs.join(", "));
+        println!(
+            "  outputs       = {}",
+            xtask_config::glob::join(task.outputs)
+        );
         println!("  dependencies  = {}", task.dependencies.join(", "));
         println!("  dependents    = {}", task.dependents.join(", "));
         println!(
