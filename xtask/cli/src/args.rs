@@ -27,8 +27,15 @@ pub struct Cli {
     pub remote_cache: Option<String>,
 
     /// read-write, read, write or off [env: XTASK_REMOTE_CACHE_MODE]
-    #[arg(long, global = true, value_name = "MODE", require_equals = true)]
-    pub remote_cache_mode: Option<String>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "MODE",
+        require_equals = true,
+        value_enum,
+        hide_possible_values = true
+    )]
+    pub remote_cache_mode: Option<RemoteCacheMode>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -84,19 +91,80 @@ pub struct RunArgs {
     pub no_cache: bool,
 
     /// Which task logs to print
-    #[arg(long, value_name = "MODE", default_value = "full",
-          value_parser = ["full", "hash-only", "new-only", "errors-only", "none"])]
-    pub output_logs: String,
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = OutputLogsArg::Full)]
+    pub output_logs: OutputLogsArg,
 
     /// Show what would run, with keys and cache status, without running anything
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text",
-          require_equals = true, value_parser = ["text", "json"])]
-    pub dry_run: Option<String>,
+          require_equals = true, value_enum)]
+    pub dry_run: Option<DryRunFormat>,
 
     /// Write a JSON summary of the run [default path: <cache-dir>/runs/<time>.json]
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "",
           require_equals = true)]
     pub summarize: Option<String>,
+}
+
+/// `--output-logs`, as Turborepo spells its values.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputLogsArg {
+    /// Live output of executed tasks, replayed logs of cached ones
+    Full,
+    /// A line with the key per task
+    HashOnly,
+    /// Output of executed tasks; a line with the key for cached ones
+    NewOnly,
+    /// The logs of failed tasks only
+    ErrorsOnly,
+    /// No task logs
+    None,
+}
+
+impl From<OutputLogsArg> for xtask_report::OutputLogs {
+    fn from(arg: OutputLogsArg) -> Self {
+        use xtask_report::OutputLogs;
+        match arg {
+            OutputLogsArg::Full => OutputLogs::Full,
+            OutputLogsArg::HashOnly => OutputLogs::HashOnly,
+            OutputLogsArg::NewOnly => OutputLogs::NewOnly,
+            OutputLogsArg::ErrorsOnly => OutputLogs::ErrorsOnly,
+            OutputLogsArg::None => OutputLogs::None,
+        }
+    }
+}
+
+/// `--dry-run[=text|json]`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DryRunFormat {
+    /// For people
+    Text,
+    /// For tools
+    Json,
+}
+
+/// `--remote-cache-mode`: which way entries travel. The short spellings are
+/// the ones the manifest and XTASK_REMOTE_CACHE_MODE accept too.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteCacheMode {
+    #[value(alias = "rw")]
+    ReadWrite,
+    #[value(aliases = ["read-only", "r"])]
+    Read,
+    #[value(aliases = ["write-only", "w"])]
+    Write,
+    #[value(alias = "none")]
+    Off,
+}
+
+impl From<RemoteCacheMode> for xtask_remote::Mode {
+    fn from(mode: RemoteCacheMode) -> Self {
+        match mode {
+            RemoteCacheMode::ReadWrite => xtask_remote::Mode::ReadWrite,
+            RemoteCacheMode::Read => xtask_remote::Mode::Read,
+            RemoteCacheMode::Write => xtask_remote::Mode::Write,
+            RemoteCacheMode::Off => xtask_remote::Mode::Off,
+        }
+    }
 }
 
 /// Which packages a run covers (default: all).

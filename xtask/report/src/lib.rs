@@ -40,17 +40,6 @@ pub enum OutputLogs {
 }
 
 impl OutputLogs {
-    pub fn parse(text: &str) -> Option<OutputLogs> {
-        Some(match text {
-            "full" => OutputLogs::Full,
-            "hash-only" => OutputLogs::HashOnly,
-            "new-only" => OutputLogs::NewOnly,
-            "errors-only" => OutputLogs::ErrorsOnly,
-            "none" => OutputLogs::None,
-            _ => return None,
-        })
-    }
-
     /// Whether tasks get a line when they start and end (with their keys).
     fn shows_status(self) -> bool {
         matches!(

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use xtask_engine::{Plan, Workspace};
 
+use crate::args::DryRunFormat;
+
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
 struct DryRun<'a> {
@@ -40,7 +42,7 @@ struct DryRunTask<'a> {
     discovered: Option<xtask_engine::key::DiscoveredInputs>,
 }
 
-pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
+pub fn print(ws: &Workspace, plan: &Plan, format: DryRunFormat) -> anyhow::Result<()> {
     let tasks: Vec<DryRunTask> = plan
         .graph
         .order
@@ -80,7 +82,7 @@ pub fn print(ws: &Workspace, plan: &Plan, json: bool) -> anyhow::Result<()> {
             }
         })
         .collect();
-    if json {
+    if format == DryRunFormat::Json {
         let dry_run = DryRun {
             format: 1,
             tasks,

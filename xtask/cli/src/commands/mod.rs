@@ -30,7 +30,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let remote_flags = CliRemote {
         url: cli.remote_cache.clone(),
-        mode: cli.remote_cache_mode.clone(),
+        mode: cli.remote_cache_mode.map(Into::into),
     };
     match cli.command {
         Command::Run(args) => run::run(workspace()?, args, &remote_flags),

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use xtask_engine::{Children, Environment, Event, EventSink, Plan, RunOptions, Workspace};
 use xtask_remote::{CliRemote, Remote, RemoteError};
-use xtask_report::{OutputLogs, Reporter, Style};
+use xtask_report::{Reporter, Style};
 use xtask_toolbox::layout::{CacheBucket, StateBucket};
 
 use crate::args::RunArgs;
@@ -26,14 +26,13 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
         for message in &withheld {
             eprintln!("warning: {message}");
         }
-        super::dry_run::print(&ws, &plan, format == "json")?;
+        super::dry_run::print(&ws, &plan, *format)?;
         return Ok(ExitCode::SUCCESS);
     }
 
     let children = Arc::new(task_children());
     install_interrupt_handler(Arc::clone(&children));
-    let logs = OutputLogs::parse(&args.output_logs).unwrap_or(OutputLogs::Full);
-    let reporter = Arc::new(Reporter::new(Style::detect(), logs));
+    let reporter = Arc::new(Reporter::new(Style::detect(), args.output_logs.into()));
     for message in withheld {
         reporter.event(Event::Warning { message });
     }

@@ -67,13 +67,14 @@ impl fmt::Display for Mode {
     }
 }
 
-/// The remote-cache flags of the command line, as given (validated by `resolve`).
+/// The remote-cache flags of the command line: the URL as given (validated
+/// by `resolve`), the mode already parsed by the command line.
 #[derive(Debug, Clone, Default)]
 pub struct CliRemote {
     /// `--remote-cache=URL`
     pub url: Option<String>,
     /// `--remote-cache-mode=read-write|read|write|off`
-    pub mode: Option<String>,
+    pub mode: Option<Mode>,
 }
 
 /// Where a setting's value came from.

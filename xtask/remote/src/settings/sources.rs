@@ -217,7 +217,7 @@ impl Builder {
             };
             if let Some(value) = (flag.given)(cli) {
                 let text = Setting {
-                    value: value.clone(),
+                    value,
                     source: Source::Cli(flag.name),
                 };
                 self.set_text(spec, text, flag.name)?;

@@ -43,7 +43,9 @@ impl Var {
 
 pub(super) struct Flag {
     pub(super) name: &'static str,
-    pub(super) given: fn(&CliRemote) -> Option<&String>,
+    /// The flag's value as text (a parsed one shown as it is written), for
+    /// the same parser as every other layer.
+    pub(super) given: fn(&CliRemote) -> Option<String>,
 }
 
 /// How a setting's value is parsed and where it is kept.
@@ -80,7 +82,7 @@ pub(super) const SETTINGS: &[Spec] = &[
         ],
         flag: Some(Flag {
             name: "--remote-cache",
-            given: |cli| cli.url.as_ref(),
+            given: |cli| cli.url.clone(),
         }),
         value: Value::Text(|b, s| {
             b.url = Some(s);
@@ -95,7 +97,7 @@ pub(super) const SETTINGS: &[Spec] = &[
         ],
         flag: Some(Flag {
             name: "--remote-cache-mode",
-            given: |cli| cli.mode.as_ref(),
+            given: |cli| cli.mode.map(|mode| mode.to_string()),
         }),
         value: Value::Text(|b, s| {
             let mode = Mode::parse(&s.value).ok_or("read-write, read, write or off")?;
