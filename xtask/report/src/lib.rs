@@ -23,7 +23,7 @@ use xtask_engine::{BatchId, Event, EventSink, LogCapture, NodeIndex, TaskStatus}
 
 use progress::Progress;
 pub use sanitize::{clean_line, clean_message, display_lines};
-pub use style::{Style, draw_progress};
+pub use style::{Facts, Style, draw_progress};
 
 /// Which task logs are shown (Turborepo's `--output-logs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,21 @@ pub struct Style {
     pub github_groups: bool,
 }
 
+/// What the environment says about where output goes, the input of
+/// [`Style::from_facts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub stdout_terminal: bool,
+    pub stderr_terminal: bool,
+    /// `CI` or `GITHUB_ACTIONS` is set.
+    pub is_ci: bool,
+    pub github_actions: bool,
+    /// `NO_COLOR` is set (and not empty).
+    pub no_color: bool,
+    /// `FORCE_COLOR` is set (and not empty).
+    pub force_color: bool,
+}
+
 /// A progress bar only makes sense on a terminal a person watches; CI logs
 /// get plain lines even when they emulate a terminal.
 pub fn draw_progress(is_terminal: bool, is_ci: bool) -> bool {
@@ -23,29 +38,22 @@ impl Style {
     /// `GITHUB_ACTIONS`, and whether stdout/stderr are terminals.
     pub fn detect() -> Style {
         let var = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-        let is_ci = var("CI") || var("GITHUB_ACTIONS");
-        Style::from_facts(
-            std::io::stdout().is_terminal(),
-            std::io::stderr().is_terminal(),
-            is_ci,
-            var("GITHUB_ACTIONS"),
-            var("NO_COLOR"),
-            var("FORCE_COLOR"),
-        )
+        Style::from_facts(Facts {
+            stdout_terminal: std::io::stdout().is_terminal(),
+            stderr_terminal: std::io::stderr().is_terminal(),
+            is_ci: var("CI") || var("GITHUB_ACTIONS"),
+            github_actions: var("GITHUB_ACTIONS"),
+            no_color: var("NO_COLOR"),
+            force_color: var("FORCE_COLOR"),
+        })
     }
 
-    pub fn from_facts(
-        stdout_terminal: bool,
-        stderr_terminal: bool,
-        is_ci: bool,
-        github_actions: bool,
-        no_color: bool,
-        force_color: bool,
-    ) -> Style {
+    pub fn from_facts(facts: Facts) -> Style {
         Style {
-            color: !no_color && (force_color || stdout_terminal || github_actions),
-            progress: draw_progress(stderr_terminal, is_ci),
-            github_groups: github_actions,
+            color: !facts.no_color
+                && (facts.force_color || facts.stdout_terminal || facts.github_actions),
+            progress: draw_progress(facts.stderr_terminal, facts.is_ci),
+            github_groups: facts.github_actions,
         }
     }
 
@@ -103,10 +111,48 @@ mod tests {
 
     #[test]
     fn no_color_wins_over_everything() {
-        assert!(!Style::from_facts(true, true, false, true, true, true).color);
-        assert!(Style::from_facts(false, false, true, false, false, true).color);
-        assert!(!Style::from_facts(false, false, true, false, false, false).color);
-        assert!(Style::from_facts(false, false, true, true, false, false).github_groups);
+        let everything = Facts {
+            stdout_terminal: true,
+            stderr_terminal: true,
+            is_ci: false,
+            github_actions: true,
+            no_color: true,
+            force_color: true,
+        };
+        assert!(!Style::from_facts(everything).color);
+        let in_ci = Facts {
+            is_ci: true,
+            ..Facts::default()
+        };
+        let forced = Facts {
+            force_color: true,
+            ..in_ci
+        };
+        assert!(Style::from_facts(forced).color);
+        assert!(!Style::from_facts(in_ci).color);
+        let actions = Facts {
+            github_actions: true,
+            ..in_ci
+        };
+        assert!(Style::from_facts(actions).github_groups);
         assert_eq!(Style::plain().task_prefix(3, "a#b"), "a#b: ");
+    }
+
+    #[test]
+    fn progress_follows_stderr_and_ci() {
+        let watched = Facts {
+            stderr_terminal: true,
+            ..Facts::default()
+        };
+        assert!(Style::from_facts(watched).progress);
+        assert!(
+            !Style::from_facts(Facts {
+                is_ci: true,
+                ..watched
+            })
+            .progress
+        );
+        // Colour follows stdout, the bar stderr.
+        assert!(!Style::from_facts(watched).color);
     }
 }
