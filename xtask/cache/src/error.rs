@@ -240,6 +240,15 @@ pub(crate) fn quote_message(message: &str) -> String {
     quote_name(message.as_bytes())
 }
 
+/// The cache never fails a build, so what reaches the command line (`cache
+/// status`, `prune`, `verify`, `clean`) is the disk or a damaged entry:
+/// always the machine's problem.
+impl xtask_toolbox::fault::Classify for CacheError {
+    fn fault(&self) -> xtask_toolbox::fault::Fault {
+        xtask_toolbox::fault::Fault::System
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

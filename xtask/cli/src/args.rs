@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     bin_name = "cargo xtask",
     version,
     about = "A fast, cached task runner for Cargo workspaces",
-    propagate_version = true
+    propagate_version = true,
+    after_help = crate::exit::HELP
 )]
 pub struct Cli {
     /// Run as if started in DIR (any directory of the workspace).

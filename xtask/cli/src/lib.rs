@@ -3,12 +3,11 @@
 //! binaries share it: `xtask` (what this repository's alias runs, through
 //! the launcher) and `cargo-xtask` (the installed cargo subcommand).
 //!
-//! Exit codes: 0 success, 1 a task failed, 2 bad usage or configuration,
-//! 3 an environment problem a release met (git or cargo failing, a file that
-//! cannot be written), 130 cancelled (Ctrl-C).
+//! Exit codes: see `exit.rs` (and README.md#exit-codes).
 
 mod args;
 mod commands;
+mod exit;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -34,21 +33,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             // Errors quote names from the workspace and the cache: shown safely.
             let text = xtask_report::safe_message(&render_error(&error), &Style::detect());
             let _ = std::io::stderr().write_all(text.as_bytes());
-            ExitCode::from(exit_code(&error))
+            ExitCode::from(exit::code(&error))
         }
     }
-}
-
-/// 3 for trouble with the machine rather than the request (so far: git or
-/// cargo failing a release), 2 for a mistake in the request.
-fn exit_code(error: &anyhow::Error) -> u8 {
-    // Anywhere in the chain: a context line may sit on top of it.
-    let internal = error.chain().any(|cause| {
-        cause
-            .downcast_ref::<xtask_release::ReleaseError>()
-            .is_some_and(xtask_release::ReleaseError::is_internal)
-    });
-    if internal { 3 } else { 2 }
 }
 
 /// `error: <message>` then each cause; `hint:` lines stay as written.

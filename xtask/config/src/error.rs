@@ -20,6 +20,17 @@ pub enum ConfigError {
     Invalid(Located),
 }
 
+impl xtask_toolbox::fault::Classify for ConfigError {
+    fn fault(&self) -> xtask_toolbox::fault::Fault {
+        use xtask_toolbox::fault::Fault;
+        match self {
+            // The manifest was there a moment ago (cargo read it): the disk.
+            ConfigError::Io { .. } => Fault::System,
+            ConfigError::Toml { .. } | ConfigError::Invalid(_) => Fault::User,
+        }
+    }
+}
+
 /// A semantic mistake at a known place in a manifest.
 #[derive(Debug)]
 pub struct Located {

@@ -14,6 +14,7 @@ mod env_salt;
 pub mod events;
 mod exec;
 pub mod explain;
+mod fault;
 mod features;
 mod history;
 mod inputs;

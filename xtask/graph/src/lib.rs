@@ -237,6 +237,28 @@ pub enum GraphError {
     MetadataFormat(String),
 }
 
+impl xtask_toolbox::fault::Classify for GraphError {
+    fn fault(&self) -> xtask_toolbox::fault::Fault {
+        use xtask_toolbox::fault::Fault;
+        match self {
+            GraphError::NoWorkspace { .. } | GraphError::Manifest { .. } => Fault::User,
+            // With `--no-deps` cargo touches no network and no lockfile, so it
+            // fails for a manifest of the user's (and then names it) or for
+            // reasons of its own (a toolchain not installed, a disk error).
+            GraphError::CargoMetadata { stderr, .. } => {
+                if stderr.contains("Cargo.toml") || stderr.contains("manifest") {
+                    Fault::User
+                } else {
+                    Fault::System
+                }
+            }
+            GraphError::Io { .. }
+            | GraphError::CargoSpawn { .. }
+            | GraphError::MetadataFormat(_) => Fault::System,
+        }
+    }
+}
+
 /// Loads the graph from `cargo metadata`, whatever the cache says, and
 /// refreshes the cache file `cache_path`: for when a caller found the cached
 /// graph stale in a way the fingerprint cannot see (a new auto-discovered

@@ -55,6 +55,13 @@ pub enum HashError {
     },
 }
 
+/// Walking and reading the workspace fail only for reasons of the machine.
+impl xtask_toolbox::fault::Classify for HashError {
+    fn fault(&self) -> xtask_toolbox::fault::Fault {
+        xtask_toolbox::fault::Fault::System
+    }
+}
+
 /// Walks `root` (skipping `.git` and the workspace-relative `skip` dirs, such
 /// as the target and cache directories) and hashes every file, reusing
 /// `cache` where the file's stat is unchanged. `cache` is updated in place;

@@ -61,6 +61,18 @@ pub enum RemoteError {
     },
 }
 
+/// An unusable environment is a warning wherever the settings are read (a
+/// run, `cache status`), so what reaches the command line is in practice a
+/// mistake in the manifest or the flags.
+impl xtask_toolbox::fault::Classify for RemoteError {
+    fn fault(&self) -> xtask_toolbox::fault::Fault {
+        match self.blame() {
+            Blame::Configuration => xtask_toolbox::fault::Fault::User,
+            Blame::Environment => xtask_toolbox::fault::Fault::System,
+        }
+    }
+}
+
 impl RemoteError {
     /// Whether this is a mistake to fix (an error) or a remote that cannot be
     /// used here (a warning and a run without it).

@@ -9,9 +9,12 @@
 //! - [`units`]: one grammar for sizes (`1.5GiB`, `4096`) and durations (`30s`, `14d`);
 //! - [`suggest`]: "did you mean" by edit distance;
 //! - [`secret`]: values that cannot be printed by accident, and scrubbing them
-//!   out of text that may have echoed them.
+//!   out of text that may have echoed them;
+//! - [`fault`]: whose problem an error is (the user's or the machine's), which
+//!   decides the exit code.
 
 pub mod atomic;
+pub mod fault;
 mod key;
 pub mod layout;
 pub mod secret;
