@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use xtask_cache::{CacheError, LocalCache};
 
-use crate::run::error_chain;
+use crate::error_chain::error_chain;
 
 pub(crate) struct CacheFaults {
     writes_off: AtomicBool,

@@ -11,6 +11,7 @@ mod dep_info;
 mod discovered;
 mod env;
 mod env_salt;
+mod error_chain;
 pub mod events;
 mod exec;
 pub mod explain;
@@ -32,6 +33,7 @@ mod settle;
 pub mod summary;
 mod target_layout;
 pub mod task_graph;
+mod tiered_cache;
 mod workspace;
 mod workspace_files;
 
@@ -39,6 +41,7 @@ use std::path::PathBuf;
 
 pub use env::Environment;
 pub use env_salt::EnvSalt;
+pub use error_chain::error_chain;
 pub use events::{BatchId, Event, EventSink, TaskStatus};
 pub use exec::Children;
 pub use history::History;
@@ -46,8 +49,9 @@ pub use log_capture::LogCapture;
 pub use plan::{Plan, PlannedTask, plan, plan_current, take_snapshot};
 pub use random::random_token;
 pub use reaper::{REAPER_ARG, reap_task_groups};
-pub use run::{RunOptions, error_chain, execute};
+pub use run::{OnFailure, RunOptions, execute};
 pub use task_graph::{NodeIndex, TaskGraph};
+pub use tiered_cache::{CacheHit, TieredCache};
 pub use workspace::{CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Workspace};
 pub use workspace_files::affected_by_workspace_file;
 

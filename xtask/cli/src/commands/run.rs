@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use xtask_engine::{Children, Environment, Event, EventSink, Plan, RunOptions, Workspace};
+use xtask_engine::{
+    Children, Environment, Event, EventSink, OnFailure, Plan, RunOptions, Workspace,
+};
 use xtask_remote::{CliRemote, Remote, RemoteError};
 use xtask_report::{Reporter, Style};
 use xtask_toolbox::layout::{CacheBucket, StateBucket};
@@ -58,7 +60,11 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
     let options = RunOptions {
         tasks_requested: args.tasks.clone(),
         concurrency: args.concurrency.unwrap_or_else(default_concurrency).max(1),
-        continue_on_error: args.continue_on_error,
+        on_failure: if args.continue_on_error {
+            OnFailure::Continue
+        } else {
+            OnFailure::Stop
+        },
         force: args.force,
         no_cache_write: args.no_cache,
     };
