@@ -1,7 +1,46 @@
 //! `run --dry-run[=json]`: the plan, with keys and cache status, nothing run.
+//! The status says where a hit is: the local cache, or (asked only for local
+//! misses) the remote one.
 
 use serde::Serialize;
-use xtask_engine::{Plan, Workspace};
+use xtask_engine::{CacheHit, Plan, TieredCache, Workspace};
+
+/// What the cache has for a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheStatus {
+    Hit(CacheHit),
+    Miss,
+    /// The task is not cached (`cache = false`, persistent, nothing to run).
+    Disabled,
+}
+
+impl CacheStatus {
+    /// The JSON's `cache` (format 1): `HIT`, `MISS` or `DISABLED`.
+    fn code(self) -> &'static str {
+        match self {
+            CacheStatus::Hit(_) => "HIT",
+            CacheStatus::Miss => "MISS",
+            CacheStatus::Disabled => "DISABLED",
+        }
+    }
+
+    /// What the text says.
+    fn describe(self) -> &'static str {
+        match self {
+            CacheStatus::Hit(CacheHit::Local) => "HIT (local)",
+            CacheStatus::Hit(CacheHit::Remote) => "HIT (remote)",
+            CacheStatus::Miss => "MISS",
+            CacheStatus::Disabled => "DISABLED",
+        }
+    }
+
+    fn hit(self) -> Option<CacheHit> {
+        match self {
+            CacheStatus::Hit(hit) => Some(hit),
+            _ => None,
+        }
+    }
+}
 
 use crate::args::DryRunFormat;
 
@@ -21,8 +60,13 @@ struct DryRunTask<'a> {
     package: &'a str,
     task: &'a str,
     key: &'a str,
-    /// `HIT` or `MISS` in the local cache; `DISABLED` when the task is not cached.
+    /// `HIT` or `MISS`; `DISABLED` when the task is not cached.
     cache: &'static str,
+    /// Where a hit is: `local`, or `remote` (absent for a miss).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_location: Option<CacheHit>,
+    #[serde(skip)]
+    status: CacheStatus,
     command: Option<&'a str>,
     /// Runs as one cargo invocation with the other cache-missed tasks of its
     /// kind that are ready at the same time (`command` is its part alone).
@@ -42,7 +86,12 @@ struct DryRunTask<'a> {
     discovered: Option<xtask_engine::key::DiscoveredInputs>,
 }
 
-pub fn print(ws: &Workspace, plan: &Plan, format: DryRunFormat) -> anyhow::Result<()> {
+pub fn print(
+    ws: &Workspace,
+    plan: &Plan,
+    cache: &TieredCache<'_>,
+    format: DryRunFormat,
+) -> anyhow::Result<()> {
     let tasks: Vec<DryRunTask> = plan
         .graph
         .order
@@ -52,19 +101,21 @@ pub fn print(ws: &Workspace, plan: &Plan, format: DryRunFormat) -> anyhow::Resul
             let planned = &plan.tasks[node];
             let shown = planned.shown_inputs(&plan.env_salt);
             let package = &ws.graph.packages[task.package];
-            let cache = if !task.def.cache || task.def.persistent || planned.command.is_none() {
-                "DISABLED"
-            } else if ws.cache.contains(&planned.key).unwrap_or(false) {
-                "HIT"
+            let status = if !task.def.cache || task.def.persistent || planned.command.is_none() {
+                CacheStatus::Disabled
             } else {
-                "MISS"
+                cache
+                    .exists(&planned.key)
+                    .map_or(CacheStatus::Miss, CacheStatus::Hit)
             };
             DryRunTask {
                 task_id: plan.graph.label(node),
                 package: &package.name,
                 task: &task.task,
                 key: &planned.key,
-                cache,
+                cache: status.code(),
+                cache_location: status.hit(),
+                status,
                 command: planned.command.as_deref(),
                 batched: matches!(task.def.action, xtask_config::Action::Cargo(_))
                     && !task.def.persistent,
@@ -92,13 +143,26 @@ pub fn print(ws: &Workspace, plan: &Plan, format: DryRunFormat) -> anyhow::Resul
         println!("{}", serde_json::to_string_pretty(&dry_run)?);
         return Ok(());
     }
-    let hits = tasks.iter().filter(|t| t.cache == "HIT").count();
-    println!("Tasks to run ({} total, {hits} cached):", tasks.len());
+    let hits = |location: CacheHit| {
+        tasks
+            .iter()
+            .filter(|t| t.status == CacheStatus::Hit(location))
+            .count()
+    };
+    let (local, remote) = (hits(CacheHit::Local), hits(CacheHit::Remote));
+    println!(
+        "Tasks to run ({} total, {} cached):",
+        tasks.len(),
+        local + remote
+    );
+    if remote > 0 {
+        println!("  ({remote} of them on the remote cache only)");
+    }
     for task in &tasks {
         println!();
         println!("{}", task.task_id);
         println!("  key           = {}", task.key);
-        println!("  cache         = {}", task.cache);
+        println!("  cache         = {}", task.status.describe());
         println!(
             "  command       = {}",
             task.command.unwrap_or("<nothing to run>")

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use xtask_engine::{
-    Children, Environment, Event, EventSink, OnFailure, Plan, RunOptions, Workspace,
+    Children, Environment, Event, EventSink, OnFailure, Plan, RunOptions, TieredCache, Workspace,
 };
 use xtask_remote::{CliRemote, Remote, RemoteError};
 use xtask_report::{Reporter, Style};
@@ -28,7 +28,12 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
         for message in &withheld {
             eprintln!("warning: {message}");
         }
-        super::dry_run::print(&ws, &plan, *format)?;
+        // A dry run asks the remote where the local cache misses: its
+        // warnings go straight to stderr, like the rest of a dry run's.
+        let warn: Warn = Arc::new(|message| eprintln!("warning: {message}"));
+        let remote = open_remote(&ws, remote_flags, &warn)?;
+        let cache = TieredCache::new(&ws.cache, remote.as_ref().map(|(r, _)| r), &*warn);
+        super::dry_run::print(&ws, &plan, &cache, *format)?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -38,25 +43,17 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
     for message in withheld {
         reporter.event(Event::Warning { message });
     }
-    let remote = match super::remote_settings(&ws, remote_flags)
-        .or_else(|error| local_only_if_unusable(&reporter, error))?
-    {
-        Some(settings) => {
-            let limit = settings.flush_time_limit();
-            let warnings = Arc::clone(&reporter);
-            let remote = Remote::open(
-                settings,
-                Box::new(move |message| warnings.event(Event::Warning { message })),
-            )
-            .map(Some)
-            .or_else(|error| local_only_if_unusable(&reporter, error))?;
-            if let Some(hint) = remote.as_ref().and_then(Remote::signing_hint) {
-                eprintln!("{hint}");
-            }
-            remote.map(|remote| (remote, limit))
-        }
-        None => None,
+    let warn: Warn = {
+        let reporter = Arc::clone(&reporter);
+        Arc::new(move |message| reporter.event(Event::Warning { message }))
     };
+    let remote = open_remote(&ws, remote_flags, &warn)?;
+    if let Some(hint) = remote
+        .as_ref()
+        .and_then(|(remote, _)| remote.signing_hint())
+    {
+        eprintln!("{hint}");
+    }
     let options = RunOptions {
         tasks_requested: args.tasks.clone(),
         concurrency: args.concurrency.unwrap_or_else(default_concurrency).max(1),
@@ -151,16 +148,35 @@ fn task_children() -> Children {
     }
 }
 
+/// Where the warnings of the caches go.
+type Warn = Arc<dyn Fn(String) + Send + Sync>;
+
+/// The remote cache, if one is configured and usable, with its flush limit.
+fn open_remote(
+    ws: &Workspace,
+    remote_flags: &CliRemote,
+    warn: &Warn,
+) -> Result<Option<(Remote, Duration)>, RemoteError> {
+    let Some(settings) = super::remote_settings(ws, remote_flags)
+        .or_else(|error| local_only_if_unusable(warn, error))?
+    else {
+        return Ok(None);
+    };
+    let limit = settings.flush_time_limit();
+    let warnings = Arc::clone(warn);
+    let remote = Remote::open(settings, Box::new(move |message| warnings(message)))
+        .map(Some)
+        .or_else(|error| local_only_if_unusable(warn, error))?;
+    Ok(remote.map(|remote| (remote, limit)))
+}
+
 /// The cache never fails a build: a remote this machine cannot use (a fork's
 /// pull request gets no token) is one warning and a run with the local cache
 /// only. A mistake in the manifest or on the command line stays an error.
-fn local_only_if_unusable<T>(
-    reporter: &Reporter,
-    error: RemoteError,
-) -> Result<Option<T>, RemoteError> {
+fn local_only_if_unusable<T>(warn: &Warn, error: RemoteError) -> Result<Option<T>, RemoteError> {
     match super::unusable_remote_warning(&error) {
         Some(message) => {
-            reporter.event(Event::Warning { message });
+            warn(message);
             Ok(None)
         }
         None => Err(error),
