@@ -15,6 +15,7 @@ use xtask_config::{CargoKind, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 
 use crate::cargo_commands::{self, CargoCommands, Step, StepOutput, TestRunner};
+use crate::cargo_output::{self, Level, MessageKind};
 use crate::discovered::CargoReads;
 use crate::events::TaskStatus;
 use crate::exec::{self, Children};
@@ -59,12 +60,19 @@ pub struct Batch<'a> {
     pub test_runner: TestRunner,
 }
 
-/// Why a member failed. Only a compile failure stops its dependents from
-/// building; a formatting diff or a failed test does not.
+/// Why a member failed.
 #[derive(Clone)]
 struct Failure {
     why: String,
-    compile: bool,
+    kind: FailureKind,
+}
+
+/// Only a compile failure stops a member's dependents from building; a
+/// formatting diff or a failed test does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailureKind {
+    Compile,
+    Check,
 }
 
 /// Per-member state while output streams in.
@@ -101,12 +109,15 @@ impl Attribution<'_> {
         self.out.member_line(self.nodes[member], line);
     }
 
-    fn fail(&mut self, member: usize, why: &str, compile: bool) {
+    /// The first reason is kept; a compile failure is never downgraded.
+    fn fail(&mut self, member: usize, why: &str, kind: FailureKind) {
         let failure = self.failed[member].get_or_insert_with(|| Failure {
             why: why.to_string(),
-            compile,
+            kind,
         });
-        failure.compile |= compile;
+        if kind == FailureKind::Compile {
+            failure.kind = FailureKind::Compile;
+        }
     }
 }
 
@@ -170,7 +181,11 @@ impl Batch<'_> {
                 // Cargo failed before attributing anything (a manifest or
                 // lockfile problem): every member failed, and every log says why.
                 for member in 0..self.members.len() {
-                    attribution.fail(member, "cargo failed before building it", true);
+                    attribution.fail(
+                        member,
+                        "cargo failed before building it",
+                        FailureKind::Compile,
+                    );
                 }
             }
         }
@@ -186,7 +201,7 @@ impl Batch<'_> {
                 let exit = self.run_step(&step, root, children, &mut attribution, &mut ran);
                 if !exit && attribution.failed.iter().all(Option::is_none) {
                     for member in 0..self.members.len() {
-                        attribution.fail(member, "the test run failed", false);
+                        attribution.fail(member, "the test run failed", FailureKind::Check);
                     }
                 }
             }
@@ -252,25 +267,29 @@ impl Batch<'_> {
                 let by_name = self.by_name();
                 self.run_segmented(&step.command, root, children, att, |line, current| {
                     // The run's closing summary covers every member: nobody's own.
-                    let trimmed = line.trim_start();
-                    if trimmed.starts_with("Summary [") || trimmed.starts_with("────") {
+                    if cargo_output::nextest_summary(line) {
                         return None;
                     }
-                    nextest_owner(line, &by_name).or(current)
+                    let package = cargo_output::nextest_package(line);
+                    package.and_then(|p| by_name.get(p).copied()).or(current)
                 })
             }
             StepOutput::DocTests => {
                 let by_crate = self.by_crate();
                 self.run_segmented(&step.command, root, children, att, |line, current| {
-                    doc_owner(line, &by_crate).or(current)
+                    let name = cargo_output::doc_test_crate(line);
+                    name.and_then(|n| by_crate.get(n).copied()).or(current)
                 })
             }
             StepOutput::CargoTestRun => {
                 let by_crate = self.by_crate();
                 let executables = att.executables.clone();
                 self.run_segmented(&step.command, root, children, att, |line, current| {
-                    cargo_test_owner(line, &executables)
-                        .or_else(|| doc_owner(line, &by_crate))
+                    let executable = cargo_output::cargo_test_executable(line);
+                    let name = cargo_output::doc_test_crate(line);
+                    executable
+                        .and_then(|e| executables.get(e).copied())
+                        .or_else(|| name.and_then(|n| by_crate.get(n).copied()))
                         .or(current)
                 })
             }
@@ -287,14 +306,14 @@ impl Batch<'_> {
     ) -> bool {
         let mut fmt_member: Option<usize> = None;
         let result = exec::run_shell(command, root, self.env.clone(), children, |line| {
-            if let Some(rest) = std::str::from_utf8(line)
-                .ok()
-                .and_then(|l| l.strip_prefix("Diff in "))
-            {
-                let file = rest.rsplitn(3, ':').last().unwrap_or(rest);
+            if let Some(file) = cargo_output::fmt_diff_file(line) {
                 fmt_member = self.member_owning(root, Path::new(file), att);
                 if let Some(member) = fmt_member {
-                    att.fail(member, "cargo fmt --check found unformatted code", false);
+                    att.fail(
+                        member,
+                        "cargo fmt --check found unformatted code",
+                        FailureKind::Check,
+                    );
                 }
             }
             match fmt_member {
@@ -354,42 +373,40 @@ impl Batch<'_> {
     }
 
     fn attribute_message(&self, message: &serde_json::Value, att: &mut Attribution<'_>) {
-        let Some(manifest) = message["manifest_path"].as_str() else {
+        let Some(message) = cargo_output::cargo_message(message) else {
             return;
         };
-        let Some(&member) = att.by_manifest.get(Path::new(manifest)) else {
+        let Some(&member) = att.by_manifest.get(Path::new(message.manifest)) else {
             // A dependency outside the batch (a path crate, a member whose
             // result came from the cache): its diagnostics are the batch's.
-            if message["reason"] == "compiler-message"
-                && let Some(rendered) = message["message"]["rendered"].as_str()
+            if let MessageKind::Diagnostic {
+                rendered: Some(rendered),
+                ..
+            } = message.kind
             {
                 att.out.batch_line(rendered.as_bytes());
             }
             return;
         };
-        if message["reason"] == "compiler-artifact" {
-            if let Some(file) = message["executable"]
-                .as_str()
-                .and_then(|e| Path::new(e).file_name())
-            {
-                att.executables
-                    .insert(file.to_string_lossy().into_owned(), member);
+        match message.kind {
+            MessageKind::Artifact { executable } => {
+                if let Some(file) = executable {
+                    att.executables.insert(file.to_string(), member);
+                }
             }
-            return;
-        }
-        if message["reason"] != "compiler-message" {
-            return;
-        }
-        let level = message["message"]["level"].as_str().unwrap_or("");
-        if let Some(rendered) = message["message"]["rendered"].as_str() {
-            att.push(member, rendered.as_bytes());
-        }
-        if level == "error" {
-            att.fail(
-                member,
-                "it does not compile (or clippy denied a lint)",
-                true,
-            );
+            MessageKind::Diagnostic { rendered, level } => {
+                if let Some(rendered) = rendered {
+                    att.push(member, rendered.as_bytes());
+                }
+                if level == Level::Error {
+                    att.fail(
+                        member,
+                        "it does not compile (or clippy denied a lint)",
+                        FailureKind::Compile,
+                    );
+                }
+            }
+            MessageKind::Other => {}
         }
     }
 
@@ -409,16 +426,10 @@ impl Batch<'_> {
         let result = exec::run_shell(command, root, self.env.clone(), children, |line| {
             let text = String::from_utf8_lossy(line);
             current = owner(&text, current);
-            let failure = text.contains("test result: FAILED")
-                || text.trim_start().starts_with("FAIL [")
-                || text.trim_start().starts_with("SIGSEGV")
-                || text.trim_start().starts_with("SIGABRT")
-                || text.trim_start().starts_with("TIMEOUT")
-                || text.contains("error: test failed");
             match current {
                 Some(member) => {
-                    if failure {
-                        att.fail(member, "a test failed", false);
+                    if cargo_output::reports_test_failure(&text) {
+                        att.fail(member, "a test failed", FailureKind::Check);
                     }
                     att.push(member, line);
                 }
@@ -435,7 +446,11 @@ impl Batch<'_> {
             .members
             .iter()
             .enumerate()
-            .filter(|(i, _)| att.failed[*i].as_ref().is_some_and(|f| f.compile))
+            .filter(|(i, _)| {
+                att.failed[*i]
+                    .as_ref()
+                    .is_some_and(|f| f.kind == FailureKind::Compile)
+            })
             .map(|(_, m)| m.package)
             .collect();
         if failed.is_empty() {
@@ -465,7 +480,7 @@ impl Batch<'_> {
                         "its dependency {} failed to build",
                         self.graph.packages[dep].name
                     );
-                    att.fail(i, &why, true);
+                    att.fail(i, &why, FailureKind::Compile);
                     break;
                 }
                 stack.extend(self.graph.dependencies_of(dep, &UPSTREAM_EDGES));
@@ -489,96 +504,9 @@ fn batch_note(members: usize, command: &str) -> String {
     note
 }
 
-/// nextest status lines: `PASS [ 0.01s] pkg::bin test` or `FAIL [ … ] pkg test`;
-/// output sections: `--- STDOUT: pkg::bin test ---`.
-fn nextest_owner(line: &str, by_name: &HashMap<String, usize>) -> Option<usize> {
-    let trimmed = line.trim_start();
-    let binary_id = if let Some(rest) = trimmed
-        .strip_prefix("--- STDOUT:")
-        .or_else(|| trimmed.strip_prefix("--- STDERR:"))
-    {
-        rest.split_whitespace().next()?
-    } else {
-        let status = trimmed.split_whitespace().next()?;
-        if !status.chars().all(|c| c.is_ascii_uppercase()) || !trimmed.contains('[') {
-            return None;
-        }
-        trimmed.split(']').nth(1)?.split_whitespace().next()?
-    };
-    let package = binary_id.split("::").next()?;
-    by_name.get(package).copied()
-}
-
-/// `Running unittests src/lib.rs (target/debug/deps/my_crate-0123abcd)`:
-/// the executable's file name, as cargo reported it when building.
-fn cargo_test_owner(line: &str, executables: &HashMap<String, usize>) -> Option<usize> {
-    let rest = line.trim_start().strip_prefix("Running ")?;
-    let path = rest.rsplit('(').next()?.trim_end().trim_end_matches(')');
-    let file = Path::new(path).file_name()?.to_str()?;
-    executables.get(file).copied()
-}
-
-/// `Doc-tests my_crate`
-fn doc_owner(line: &str, by_crate: &HashMap<String, usize>) -> Option<usize> {
-    let name = line.trim_start().strip_prefix("Doc-tests ")?.trim();
-    by_crate.get(name).copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn test_output_owners() {
-        let by_name = HashMap::from([("my-lib".to_string(), 0), ("app".to_string(), 1)]);
-        let by_crate = HashMap::from([("my_lib".to_string(), 0), ("app".to_string(), 1)]);
-        assert_eq!(
-            nextest_owner("        PASS [   0.003s] my-lib tests::adds", &by_name),
-            Some(0)
-        );
-        assert_eq!(
-            nextest_owner(
-                "        FAIL [   0.003s] app::integration it_works",
-                &by_name
-            ),
-            Some(1)
-        );
-        assert_eq!(
-            nextest_owner(
-                "--- STDOUT:              app::integration it_works ---",
-                &by_name
-            ),
-            Some(1)
-        );
-        assert_eq!(
-            nextest_owner("    Starting 3 tests across 2 binaries", &by_name),
-            None
-        );
-        let executables =
-            HashMap::from([("my_lib-0123abcd".to_string(), 0), ("it-99".to_string(), 1)]);
-        assert_eq!(
-            cargo_test_owner(
-                "     Running unittests src/lib.rs (target/debug/deps/my_lib-0123abcd)",
-                &executables
-            ),
-            Some(0)
-        );
-        assert_eq!(
-            cargo_test_owner(
-                "     Running tests/it.rs (target/debug/deps/it-99)",
-                &executables
-            ),
-            Some(1)
-        );
-        assert_eq!(
-            cargo_test_owner(
-                "     Running tests/x.rs (target/debug/deps/x-1)",
-                &executables
-            ),
-            None
-        );
-        assert_eq!(doc_owner("   Doc-tests my_lib", &by_crate), Some(0));
-    }
 
     #[test]
     fn labels_and_notes() {

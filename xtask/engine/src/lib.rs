@@ -7,6 +7,7 @@ mod batch;
 mod cache_faults;
 mod cargo_commands;
 mod cargo_lock;
+mod cargo_output;
 mod dep_info;
 mod discovered;
 mod env;
