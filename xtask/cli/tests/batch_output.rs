@@ -401,3 +401,79 @@ fn with_errors_only_a_batch_shows_only_when_a_member_failed() {
         "and the batch's own lines, once:\n{out}"
     );
 }
+
+/// A `cargo` first on PATH that records each invocation's argv (one line,
+/// arguments separated by a unit separator), says nothing and succeeds for
+/// `cargo nextest`, and hands everything else to the real cargo. Beside it a
+/// `cargo-nextest`, so the run always takes the nextest path (the one whose
+/// command a dry run once showed differently).
+fn recording_cargo(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let log = dir.join("argv.log");
+    let script = format!(
+        "#!/bin/sh\n\
+         {{ printf 'cargo'; for arg in \"$@\"; do printf '\\037%s' \"$arg\"; done; echo; }} >> '{}'\n\
+         [ \"$1\" = nextest ] && exit 0\n\
+         exec '{real}' \"$@\"\n",
+        log.display()
+    );
+    for (name, text) in [
+        ("cargo", script.as_str()),
+        ("cargo-nextest", "#!/bin/sh\nexit 0\n"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    log
+}
+
+#[test]
+fn the_commands_a_dry_run_shows_are_the_argv_cargo_gets() {
+    let fx = Fixture::new(WARNINGS);
+    let bin = tempfile::tempdir().unwrap();
+    let log = recording_cargo(bin.path());
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let xtask = |args: &[&str]| {
+        let output = fx
+            .command(args)
+            .env("PATH", &path)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}:\n{}", text(&output));
+        output
+    };
+    let dry = xtask(&["run", "test", "--filter", "good", "--dry-run=json"]);
+    let dry: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    let planned = dry["tasks"][0]["command"].as_str().unwrap().to_string();
+    assert!(
+        planned.contains("cargo nextest run "),
+        "nextest is on PATH: {planned}"
+    );
+    // Plain words only, so splitting at spaces is the shell's split.
+    assert!(!planned.contains(['\'', '"', '\\']), "{planned}");
+    let planned: Vec<Vec<String>> = planned
+        .split(" && ")
+        .map(|command| command.split(' ').map(String::from).collect())
+        .collect();
+
+    let _ = std::fs::remove_file(&log);
+    xtask(&["run", "test", "--filter", "good"]);
+    let recorded = std::fs::read_to_string(&log).unwrap();
+    // xtask's own cargo calls (`cargo metadata`) are not the task's.
+    let ran: Vec<Vec<String>> = recorded
+        .lines()
+        .map(|line| line.split('\u{1f}').map(String::from).collect::<Vec<_>>())
+        .filter(|argv| argv.get(1).is_some_and(|sub| sub != "metadata"))
+        .collect();
+    assert_eq!(
+        ran, planned,
+        "the argv cargo got is what the dry run showed"
+    );
+}

@@ -45,13 +45,54 @@ pub enum StepOutput {
     DocTests,
 }
 
-/// One cargo invocation, as a shell command.
+/// One cargo invocation: the arguments after `cargo`, unquoted. What runs
+/// and what is shown are both its [`Invocation::shell_line`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub args: Vec<String>,
+}
+
+impl Invocation {
+    fn new(args: &[&str]) -> Invocation {
+        Invocation {
+            args: args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    fn with(mut self, args: impl IntoIterator<Item = String>) -> Invocation {
+        self.args.extend(args);
+        self
+    }
+
+    /// `cargo <args>`, each quoted for `sh` where it needs to be.
+    pub fn shell_line(&self) -> String {
+        std::iter::once("cargo".to_string())
+            .chain(self.args.iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// One cargo invocation over some packages, and how to read its output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    pub invocation: Invocation,
+    /// `invocation` as one shell line: what runs, and what is shown.
     pub command: String,
     pub output: StepOutput,
     /// How many packages it names.
     pub packages: usize,
+}
+
+impl Step {
+    fn new(invocation: Invocation, output: StepOutput, packages: usize) -> Step {
+        Step {
+            command: invocation.shell_line(),
+            invocation,
+            output,
+            packages,
+        }
+    }
 }
 
 /// The commands of one task definition of a built-in `kind`.
@@ -63,50 +104,46 @@ pub struct CargoCommands<'a> {
 }
 
 impl CargoCommands<'_> {
-    /// The compile steps over `packages`, in order.
+    /// The compile steps over `members`, in order.
     pub fn compile_steps(&self, members: &[PackageIndex]) -> Vec<Step> {
         let packages = self.package_flags(members);
-        let mut common = String::new();
-        match (&self.def.profile, self.kind) {
-            (Some(profile), _) => common.push_str(&format!(" --profile {}", shell_quote(profile))),
-            (None, CargoKind::Build) => common.push_str(" --release"),
-            (None, _) => {}
-        }
-        common.push_str(&self.features_and_args());
-        let json = " --message-format=json";
+        let mut common: Vec<String> = match (&self.def.profile, self.kind) {
+            (Some(profile), _) => vec!["--profile".into(), profile.clone()],
+            (None, CargoKind::Build) => vec!["--release".into()],
+            (None, _) => Vec::new(),
+        };
+        common.extend(self.features_and_args());
+        let json = "--message-format=json";
         // `cargo test` spells --keep-going as --no-fail-fast.
         let keep_going = if self.kind == CargoKind::Test {
-            " --no-fail-fast"
+            "--no-fail-fast"
         } else {
-            " --keep-going"
+            "--keep-going"
         };
-        let step = |command: String| Step {
-            command,
-            output: StepOutput::CargoJson,
-            packages: members.len(),
+        let compile = |head: &[&str], tail: &[&str]| {
+            let invocation = Invocation::new(head)
+                .with([keep_going.to_string(), json.to_string()])
+                .with(packages.clone())
+                .with(common.clone())
+                .with(tail.iter().map(|a| a.to_string()));
+            Step::new(invocation, StepOutput::CargoJson, members.len())
         };
         match self.kind {
             // `check` means what `cargo check` means (library and binaries):
             // benches and tests are an `args = ["--all-targets"]` away.
-            CargoKind::Check => vec![step(format!(
-                "cargo check{keep_going}{json}{packages}{common}"
-            ))],
-            CargoKind::Build => vec![step(format!(
-                "cargo build{keep_going}{json}{packages}{common}"
-            ))],
+            CargoKind::Check => vec![compile(&["check"], &[])],
+            CargoKind::Build => vec![compile(&["build"], &[])],
             CargoKind::Lint => vec![
-                Step {
-                    command: format!("cargo fmt --check{packages} -- --color never"),
-                    output: StepOutput::FmtDiffs,
-                    packages: members.len(),
-                },
-                step(format!(
-                    "cargo clippy --all-targets{keep_going}{json}{packages}{common} -- -D warnings"
-                )),
+                Step::new(
+                    Invocation::new(&["fmt", "--check"])
+                        .with(packages.clone())
+                        .with(["--", "--color", "never"].map(String::from)),
+                    StepOutput::FmtDiffs,
+                    members.len(),
+                ),
+                compile(&["clippy", "--all-targets"], &["--", "-D", "warnings"]),
             ],
-            CargoKind::Test => vec![step(format!(
-                "cargo test --no-run{keep_going}{json}{packages}{common}"
-            ))],
+            CargoKind::Test => vec![compile(&["test", "--no-run"], &[])],
         }
     }
 
@@ -118,52 +155,47 @@ impl CargoCommands<'_> {
         if self.kind != CargoKind::Test || built.is_empty() {
             return Vec::new();
         }
-        let packages = self.package_flags(built);
         let rest = self.features_and_args();
-        let profile = |flag: &str| {
-            self.def
-                .profile
-                .as_ref()
-                .map(|p| format!(" {flag} {}", shell_quote(p)))
-                .unwrap_or_default()
+        let profile = |flag: &str| match &self.def.profile {
+            Some(profile) => vec![flag.to_string(), profile.clone()],
+            None => Vec::new(),
         };
         match self.test_runner {
             TestRunner::Nextest => {
-                let mut steps = vec![Step {
-                    command: format!(
-                        "cargo nextest run --no-fail-fast --no-tests=pass --hide-progress-bar \
-                         --status-level=all --final-status-level=none{packages}{}{rest}",
-                        profile("--cargo-profile")
-                    ),
-                    output: StepOutput::NextestRun,
-                    packages: built.len(),
-                }];
+                let nextest = Invocation::new(&[
+                    "nextest",
+                    "run",
+                    "--no-fail-fast",
+                    "--no-tests=pass",
+                    "--hide-progress-bar",
+                    "--status-level=all",
+                    "--final-status-level=none",
+                ])
+                .with(self.package_flags(built))
+                .with(profile("--cargo-profile"))
+                .with(rest.clone());
+                let mut steps = vec![Step::new(nextest, StepOutput::NextestRun, built.len())];
                 let libraries: Vec<PackageIndex> = built
                     .iter()
                     .copied()
                     .filter(|&p| self.graph.packages[p].has_library)
                     .collect();
                 if !libraries.is_empty() {
-                    steps.push(Step {
-                        command: format!(
-                            "cargo test --doc --no-fail-fast{}{}{rest}",
-                            self.package_flags(&libraries),
-                            profile("--profile")
-                        ),
-                        output: StepOutput::DocTests,
-                        packages: libraries.len(),
-                    });
+                    let doc = Invocation::new(&["test", "--doc", "--no-fail-fast"])
+                        .with(self.package_flags(&libraries))
+                        .with(profile("--profile"))
+                        .with(rest);
+                    steps.push(Step::new(doc, StepOutput::DocTests, libraries.len()));
                 }
                 steps
             }
-            TestRunner::CargoTest => vec![Step {
-                command: format!(
-                    "cargo test --no-fail-fast{packages}{}{rest}",
-                    profile("--profile")
-                ),
-                output: StepOutput::CargoTestRun,
-                packages: built.len(),
-            }],
+            TestRunner::CargoTest => {
+                let test = Invocation::new(&["test", "--no-fail-fast"])
+                    .with(self.package_flags(built))
+                    .with(profile("--profile"))
+                    .with(rest);
+                vec![Step::new(test, StepOutput::CargoTestRun, built.len())]
+            }
         }
     }
 
@@ -176,24 +208,21 @@ impl CargoCommands<'_> {
         join(steps.iter().chain(&tests).map(|s| s.command.as_str()))
     }
 
-    fn package_flags(&self, packages: &[PackageIndex]) -> String {
+    fn package_flags(&self, packages: &[PackageIndex]) -> Vec<String> {
         packages
             .iter()
-            .map(|&p| format!(" -p {}", shell_quote(&self.graph.packages[p].name)))
+            .flat_map(|&p| ["-p".to_string(), self.graph.packages[p].name.clone()])
             .collect()
     }
 
-    fn features_and_args(&self) -> String {
-        let mut text = String::new();
+    fn features_and_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
         if !self.def.features.is_empty() {
-            text.push_str(" --features ");
-            text.push_str(&shell_quote(&self.def.features.join(",")));
+            args.push("--features".to_string());
+            args.push(self.def.features.join(","));
         }
-        for arg in &self.def.args {
-            text.push(' ');
-            text.push_str(&shell_quote(arg));
-        }
-        text
+        args.extend(self.def.args.iter().cloned());
+        args
     }
 }
 
@@ -364,6 +393,44 @@ mod tests {
             test_runner: TestRunner::Nextest,
         };
         assert!(commands.test_steps(&[0, 1]).is_empty());
+    }
+
+    #[test]
+    fn a_step_runs_and_shows_its_invocation() {
+        let graph = graph();
+        let mut test = def(CargoKind::Test);
+        test.profile = Some("my profile".into());
+        let commands = CargoCommands {
+            graph: &graph,
+            kind: CargoKind::Test,
+            def: &test,
+            test_runner: TestRunner::Nextest,
+        };
+        let steps = commands.test_steps(&[1]);
+        assert_eq!(
+            steps[0].invocation.args,
+            [
+                "nextest",
+                "run",
+                "--no-fail-fast",
+                "--no-tests=pass",
+                "--hide-progress-bar",
+                "--status-level=all",
+                "--final-status-level=none",
+                "-p",
+                "lib",
+                "--cargo-profile",
+                "my profile",
+                "--features",
+                "a,b/c",
+                "--locked",
+                "x y",
+            ]
+        );
+        for step in commands.compile_steps(&[1]).iter().chain(&steps) {
+            assert_eq!(step.command, step.invocation.shell_line());
+        }
+        assert!(steps[0].command.contains(" --cargo-profile 'my profile' "));
     }
 
     #[test]
