@@ -147,9 +147,9 @@ impl Batch<'_> {
         }
     }
 
-    /// Runs the batch and attributes the results.
-    pub fn run(&self, root: &Path, children: &Children, out: &dyn BatchOutput) -> BatchRun {
-        let mut attribution = Attribution {
+    /// Empty logs and no failures yet; how lines find their member.
+    fn attribution<'o>(&self, root: &Path, out: &'o dyn BatchOutput) -> Attribution<'o> {
+        Attribution {
             by_manifest: self
                 .members
                 .iter()
@@ -170,7 +170,12 @@ impl Batch<'_> {
             nodes: self.members.iter().map(|m| m.node).collect(),
             executables: HashMap::new(),
             reads: CargoReads::default(),
-        };
+        }
+    }
+
+    /// Runs the batch and attributes the results.
+    pub fn run(&self, root: &Path, children: &Children, out: &dyn BatchOutput) -> BatchRun {
+        let mut attribution = self.attribution(root, out);
         let all: Vec<PackageIndex> = self.members.iter().map(|m| m.package).collect();
         let mut ran: Vec<String> = Vec::new();
         let mut cancelled = false;
@@ -216,32 +221,46 @@ impl Batch<'_> {
             }
         }
         let command = cargo_commands::join(ran.iter().map(String::as_str));
-        let note = batch_note(self.members.len(), &command);
         let Attribution {
             logs,
             failed,
             reads,
             ..
         } = attribution;
-        let results = self
-            .members
-            .iter()
-            .zip(logs.into_iter().zip(failed))
-            .map(|(member, (log, failed))| MemberResult {
-                node: member.node,
-                status: match failed {
-                    _ if cancelled => TaskStatus::Cancelled,
-                    None => TaskStatus::Executed,
-                    Some(_) => TaskStatus::Failed { exit_code: 101 },
-                },
-                log: [note.as_bytes(), &log.finish()].concat(),
-            })
-            .collect();
+        let mut results = self.results(logs, failed, &command);
+        if cancelled {
+            for result in &mut results {
+                result.status = TaskStatus::Cancelled;
+            }
+        }
         BatchRun {
             results,
             reads,
             command,
         }
+    }
+
+    /// Each member's status and log (after the note naming the batch's
+    /// `command`).
+    fn results(
+        &self,
+        logs: Vec<LogCapture>,
+        failed: Vec<Option<Failure>>,
+        command: &str,
+    ) -> Vec<MemberResult> {
+        let note = batch_note(self.members.len(), command);
+        self.members
+            .iter()
+            .zip(logs.into_iter().zip(failed))
+            .map(|(member, (log, failed))| MemberResult {
+                node: member.node,
+                status: match failed {
+                    None => TaskStatus::Executed,
+                    Some(_) => TaskStatus::Failed { exit_code: 101 },
+                },
+                log: [note.as_bytes(), &log.finish()].concat(),
+            })
+            .collect()
     }
 
     /// Runs one step, printing its command once (under the batch) and

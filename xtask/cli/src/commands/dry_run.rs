@@ -92,8 +92,28 @@ pub fn print(
     cache: &TieredCache<'_>,
     format: DryRunFormat,
 ) -> anyhow::Result<()> {
-    let tasks: Vec<DryRunTask> = plan
-        .graph
+    let tasks = dry_run_tasks(ws, plan, cache);
+    if format == DryRunFormat::Json {
+        let dry_run = DryRun {
+            format: 1,
+            tasks,
+            files_hashed: plan.hashed_files,
+            files_total: plan.total_files,
+        };
+        println!("{}", serde_json::to_string_pretty(&dry_run)?);
+        return Ok(());
+    }
+    print_text(&tasks);
+    Ok(())
+}
+
+/// Every task in plan order, with where the cache has it.
+fn dry_run_tasks<'a>(
+    ws: &'a Workspace,
+    plan: &'a Plan,
+    cache: &TieredCache<'_>,
+) -> Vec<DryRunTask<'a>> {
+    plan.graph
         .order
         .iter()
         .map(|&node| {
@@ -132,17 +152,10 @@ pub fn print(
                 discovered: shown.discovered,
             }
         })
-        .collect();
-    if format == DryRunFormat::Json {
-        let dry_run = DryRun {
-            format: 1,
-            tasks,
-            files_hashed: plan.hashed_files,
-            files_total: plan.total_files,
-        };
-        println!("{}", serde_json::to_string_pretty(&dry_run)?);
-        return Ok(());
-    }
+        .collect()
+}
+
+fn print_text(tasks: &[DryRunTask<'_>]) {
     let hits = |location: CacheHit| {
         tasks
             .iter()
@@ -158,7 +171,7 @@ pub fn print(
     if remote > 0 {
         println!("  ({remote} of them on the remote cache only)");
     }
-    for task in &tasks {
+    for task in tasks {
         println!();
         println!("{}", task.task_id);
         println!("  key           = {}", task.key);
@@ -202,5 +215,4 @@ pub fn print(
             task.env.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    Ok(())
 }
