@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn kinds_are_typed_and_shown_in_a_column() {
-        let before = KeyInputs::new("a", "a", "build", serde_json::json!({}));
+        let before = KeyInputs::new("a", "a", "build", KeyDefinition::default());
         let mut now = before.clone();
         now.dir = "b".into();
         now.global_files

@@ -29,14 +29,14 @@ impl Classify for ScopeError {
         match self {
             ScopeError::BadFilter { .. }
             | ScopeError::UnknownPackage { .. }
-            | ScopeError::NotARepository { .. }
             | ScopeError::UnknownRef { .. }
-            | ScopeError::NoMergeBase { .. }
             | ScopeError::NoDefaultBranch { .. }
             // As release's shallow history: the user fixes the checkout.
             | ScopeError::ShallowClone { .. } => Fault::User,
-            // git missing, or failing for reasons of its own.
-            ScopeError::GitSpawn { .. } | ScopeError::GitFailed { .. } => Fault::System,
+            // git missing, or failing for reasons of its own, is the
+            // machine's; no repository or unrelated histories the request's.
+            ScopeError::Git(e) if e.is_internal() => Fault::System,
+            ScopeError::Git(_) => Fault::User,
         }
     }
 }

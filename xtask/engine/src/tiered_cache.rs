@@ -72,6 +72,18 @@ impl<'a> TieredCache<'a> {
     /// be written (a remote hit is restored from a local entry), or when
     /// installing it hit a fault of the local cache (one warning).
     pub(crate) fn lookup_remote(&self, label: &str, key: &str) -> Result<Lookup, CacheError> {
+        self.lookup_remote_admitted(label, key, &|_| true)
+    }
+
+    /// [`TieredCache::lookup_remote`], but an entry from a remote nobody signs
+    /// is installed only if `admit` accepts its metadata (verified first):
+    /// for entries whose content steers what is asked of the remote next.
+    pub(crate) fn lookup_remote_admitted(
+        &self,
+        label: &str,
+        key: &str,
+        admit: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Lookup, CacheError> {
         let Some(remote) = self.remote else {
             return Ok(Lookup::Miss);
         };
@@ -81,6 +93,12 @@ impl<'a> TieredCache<'a> {
         let Some(bytes) = remote.fetch(key) else {
             return Ok(Lookup::Miss);
         };
+        if !remote.verifies_signatures() {
+            let admitted = xtask_cache::raw_meta(key, &bytes).is_ok_and(|meta| admit(&meta));
+            if !admitted {
+                return Ok(Lookup::Miss);
+            }
+        }
         match self.local.write_raw(key, &bytes) {
             Ok(()) => self.local.lookup(key),
             Err(error) if error.is_cache_fault() => {

@@ -61,18 +61,6 @@ impl GitError {
     }
 }
 
-impl GitError {
-    /// Git missing or failing on its own, or output it cannot be read from:
-    /// the machine's problem (exit code 3). Not a repository, or a revision
-    /// that cannot be used, is the request's (exit code 2).
-    pub fn is_internal(&self) -> bool {
-        !matches!(
-            self,
-            GitError::NotARepository { .. } | GitError::BadRevision { .. }
-        )
-    }
-}
-
 /// A git repository, seen from a directory inside it.
 #[derive(Debug, Clone)]
 pub struct Repo {

@@ -102,7 +102,7 @@ impl Runner<'_> {
             self.sink.event(Event::Warning {
                 message: format!(
                     "{label}: no file matched its outputs ({}); check the `outputs` globs",
-                    planned.outputs.join(", ")
+                    xtask_config::glob::join(&planned.outputs)
                 ),
             });
         }

@@ -11,6 +11,7 @@ use xtask_cache::{Artifact, Lookup};
 
 use super::Runner;
 use crate::discovered::{self, DiscoveredNames, Resolver};
+use crate::events::Event;
 use crate::plan::PlannedTask;
 use crate::settle;
 use crate::task_graph::NodeIndex;
@@ -55,12 +56,41 @@ impl<'a> Runner<'a> {
             return Some(names);
         }
         let key = discovered::manifest_key(declared_key);
-        match self.cache.lookup_remote(label, &key) {
+        let admit = |meta: &[u8]| {
+            let Some(names) = DiscoveredNames::parse(meta) else {
+                return false;
+            };
+            let Some(name) = self.refused_from_unsigned_remote(&names) else {
+                return true;
+            };
+            self.sink.event(Event::Warning {
+                message: format!(
+                    "{label}: a discovered-inputs manifest from the remote cache names {}, which an unsigned remote may not name (its key would reveal that value to whoever watches the remote); not using it, the task runs\nhint: set XTASK_REMOTE_CACHE_SIGNATURE_KEY on every machine sharing the remote to trust what it serves",
+                    shown_name(name)
+                ),
+            });
+            false
+        };
+        match self.cache.lookup_remote_admitted(label, &key, &admit) {
             Ok(Lookup::Hit(entry)) => {
                 DiscoveredNames::parse(entry.meta()).filter(|names| !names.is_empty())
             }
             _ => None,
         }
+    }
+
+    /// The first name an unsigned remote's manifest may not hold (see
+    /// `discovered::UnsignedRemoteNames`).
+    fn refused_from_unsigned_remote<'n>(&self, names: &'n DiscoveredNames) -> Option<&'n str> {
+        let outside_dirs = self.ws.graph.outside_path_dirs();
+        let is_secret_name = |name: &str| self.env.is_secret_name(name);
+        discovered::UnsignedRemoteNames {
+            root: &self.ws.root,
+            snapshot: &self.plan.snapshot,
+            outside_dirs: &outside_dirs,
+            is_secret_name: &is_secret_name,
+        }
+        .refused(names)
     }
 
     pub(super) fn store_manifest(&self, label: &str, declared_key: &str, names: &DiscoveredNames) {
@@ -75,4 +105,10 @@ impl<'a> Runner<'a> {
         // Losing a manifest costs the next run a miss, never a wrong hit.
         self.cache.store(label, &key, &artifact, Duration::ZERO);
     }
+}
+
+/// A name from a hostile source, quoted, escaped and bounded for a message.
+fn shown_name(name: &str) -> String {
+    let escaped: String = name.escape_debug().take(200).collect();
+    format!("`{escaped}`")
 }

@@ -103,6 +103,6 @@ fn task_summary(
             .iter()
             .map(|&d| plan.graph.label(d).to_string())
             .collect(),
-        outputs: planned.outputs.clone(),
+        outputs: planned.outputs.iter().map(ToString::to_string).collect(),
     }
 }
