@@ -3,10 +3,11 @@
 //! (reaper.rs) ends the groups if the tool itself is killed.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -142,7 +143,11 @@ pub fn run_shell(
     children: &Children,
     mut on_line: impl FnMut(&[u8]),
 ) -> std::io::Result<Exit> {
-    let expression = duct::cmd("sh", ["-c", command])
+    let path_var = env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| v);
+    let shell = path_var
+        .and_then(|path| find_in_path("sh", path))
+        .map_or_else(|| OsString::from("sh"), PathBuf::into_os_string);
+    let expression = duct::cmd(shell, ["-c", command])
         .dir(dir)
         .full_env(env)
         .stdin_null()
@@ -185,4 +190,88 @@ pub fn run_shell(
         (None, Some(signal)) => Exit::Signal(signal),
         (None, None) => Exit::Code(1),
     })
+}
+
+/// `program` as `execvp` would find it on the task's `path` (PATH of the
+/// environment the task gets), or None when the search needs the child's
+/// working directory (an empty or relative entry comes first) or finds
+/// nothing; the caller then passes the bare name as before.
+///
+/// Why: given a bare name and a PATH of the child's own, std cannot use
+/// posix_spawn (which would search the tool's PATH) and falls back to
+/// fork + exec of each PATH candidate in the child. That fork copies the
+/// page tables of the whole multi-threaded tool and the worker waits for
+/// the child's failed execs: most of a trivial task's start cost. With an
+/// absolute path std spawns through posix_spawn (clone with CLONE_VFORK).
+fn find_in_path(program: &str, path: &OsStr) -> Option<PathBuf> {
+    for dir in std::env::split_paths(path) {
+        if !dir.is_absolute() {
+            return None;
+        }
+        let candidate = dir.join(program);
+        let executable = std::fs::metadata(&candidate)
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+        if executable {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_program(dir: &Path, name: &str, mode: u32) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, "#!/bin/sh\necho fake\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn finds_the_first_executable_on_the_path_like_execvp() {
+        let empty = tempfile::tempdir().unwrap();
+        let not_executable = tempfile::tempdir().unwrap();
+        let found = tempfile::tempdir().unwrap();
+        let later = tempfile::tempdir().unwrap();
+        write_program(not_executable.path(), "sh", 0o644);
+        std::fs::create_dir(empty.path().join("sh")).unwrap();
+        let want = write_program(found.path(), "sh", 0o755);
+        write_program(later.path(), "sh", 0o755);
+        let path = std::env::join_paths([
+            empty.path(),
+            not_executable.path(),
+            found.path(),
+            later.path(),
+        ])
+        .unwrap();
+        assert_eq!(find_in_path("sh", &path), Some(want));
+    }
+
+    #[test]
+    fn leaves_the_search_to_the_child_when_it_depends_on_the_working_directory() {
+        let found = tempfile::tempdir().unwrap();
+        write_program(found.path(), "sh", 0o755);
+        let relative_first = std::env::join_paths([Path::new("bin"), found.path()]).unwrap();
+        assert_eq!(find_in_path("sh", &relative_first), None);
+        let empty_entry_first = OsString::from(format!(":{}", found.path().display()));
+        assert_eq!(find_in_path("sh", &empty_entry_first), None);
+        assert_eq!(find_in_path("sh", OsStr::new("")), None);
+    }
+
+    #[test]
+    fn a_task_runs_the_shell_found_on_its_own_path() {
+        let bin = tempfile::tempdir().unwrap();
+        write_program(bin.path(), "sh", 0o755);
+        let env = vec![(OsString::from("PATH"), bin.path().as_os_str().to_owned())];
+        let mut lines = Vec::new();
+        let exit = run_shell("echo real", bin.path(), env, &Children::default(), |line| {
+            lines.push(String::from_utf8_lossy(line).into_owned())
+        })
+        .unwrap();
+        assert!(exit.success());
+        // The task's PATH chose the shell (a script that ignores -c), not the tool's PATH.
+        assert_eq!(lines, ["fake\n"]);
+    }
 }
