@@ -150,7 +150,8 @@ def cell(r, tool, scenario):
         return "dropped" if st and "predicted" in (st.get("reason") or "") else "—"
     why = r.get("skipped", {}).get(tool, {}).get(scenario)
     if why:
-        return "not timed"
+        prime = prime_cold_s(r, tool) if scenario == "cold" else None
+        return f"not timed (one untimed run: {fmt_s(prime)})" if prime else "not timed"
     d = r["stats"].get(scenario, {}).get(tool)
     if not d:
         return "—"
