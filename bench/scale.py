@@ -188,9 +188,14 @@ def markdown(doc):
     loads = [s["load1"] for r in results for s in r["samples"] if s and s.get("timed")
              and "load1" in s]
     if loads:
+        per_size = ", ".join(
+            f"{r['graph']['n']}: {statistics.median(ls):.1f}" for r in results
+            if (ls := [s["load1"] for s in r["samples"] if s and s.get("timed") and "load1" in s]))
         lines += [f"1-minute load average when the timed samples started: median "
                   f"{statistics.median(loads):.2f} (min {min(loads):.2f}, max {max(loads):.2f}); "
-                  "other engineers' builds share the machine.", ""]
+                  f"median per size (crates: load) {per_size}. Other engineers' builds share "
+                  "the machine: a slope between sizes measured at different loads says as "
+                  "much about the load as about the tool.", ""]
     lines += ["Cells: median wall time [min–max] over the timed repetitions · median peak RSS "
               "of the largest process; for xtask also its ratio to turbo's median time and "
               "RSS. The last column is the growth check: the log–log slope of the median "
