@@ -55,6 +55,9 @@ impl Source {
     }
 }
 
+// Long: reads the sources in the order their errors must be reported (root
+// manifest, then each member), each step one short block; split, the order
+// would live in the caller anyway.
 pub(crate) fn load(graph: &PackageGraph) -> Result<Pipeline, ConfigError> {
     let root_source = Source::read(&crate::root_manifest(&graph.root))?;
     let root_doc = root_source.parse()?;

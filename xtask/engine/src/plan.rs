@@ -82,6 +82,9 @@ pub fn plan_current(
 
 /// Plans `tasks` over the packages in `scope`. `Err(StaleGraph)` when the
 /// cached graph must be reloaded first ([`plan_current`] does that).
+// Long: one pass in topological order that fills every part of each key;
+// the parts are computed by helpers (inputs, env, cargo context), what is
+// left is the order in which they depend on each other.
 pub fn plan(
     ws: &Workspace,
     tasks: &[String],

@@ -20,6 +20,8 @@ impl CloudStore {
     /// Opens the store `settings` name (an `s3://`, `gs://` or `az://` URL).
     /// Builds a client only: nothing is sent until the store is used. Errors
     /// are `RemoteError::Incomplete`, credentials masked.
+    // Long: one arm per backend, each behind its own feature and sharing the
+    // client and retry settings built above it.
     pub fn open(settings: &RemoteSettings) -> Result<CloudStore, RemoteError> {
         let url = &settings.url.value;
         let masked = mask_url_credentials(url);

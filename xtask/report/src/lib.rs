@@ -187,6 +187,8 @@ impl Reporter {
         }
     }
 
+    // Long: one match over the output-logs modes × hit/miss/failure; the
+    // table reads as the documentation of those modes.
     fn task_finished(
         &self,
         state: &mut State,

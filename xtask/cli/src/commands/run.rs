@@ -82,33 +82,48 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
         });
     }
     if let Some((remote, limit)) = &remote {
-        // Bounded: a slow remote never holds a finished build for long.
-        let report = remote.finish(*limit);
-        if report.abandoned > 0 || report.failed > 0 {
-            eprintln!(
-                "xtask: remote cache: {} uploaded, {} failed, {} abandoned at the time limit",
-                report.uploaded, report.failed, report.abandoned
-            );
-        }
+        finish_uploads(remote, *limit);
     }
-
     if let Some(path) = &args.summarize {
-        let path = if path.is_empty() {
-            ws.cache
-                .layout()
-                .path(CacheBucket::Runs)
-                .join(format!("{}.json", summary.started_at))
-        } else {
-            std::path::PathBuf::from(path)
-        };
-        let json = serde_json::to_vec_pretty(&summary)?;
-        // Atomic: CI steps and tools read summaries, never a torn one.
-        xtask_toolbox::atomic::write(&path, &json)
-            .with_context(|| format!("failed to write the run summary to {}", path.display()))?;
-        eprintln!("xtask: run summary written to {}", path.display());
+        write_summary(&ws, path, &summary)?;
     }
     auto_prune(&ws);
     Ok(ExitCode::from(summary.exit_code.clamp(0, 255) as u8))
+}
+
+/// Waits for the remote's uploads, bounded: a slow remote never holds a
+/// finished build for long.
+fn finish_uploads(remote: &Remote, limit: Duration) {
+    let report = remote.finish(limit);
+    if report.abandoned > 0 || report.failed > 0 {
+        eprintln!(
+            "xtask: remote cache: {} uploaded, {} failed, {} abandoned at the time limit",
+            report.uploaded, report.failed, report.abandoned
+        );
+    }
+}
+
+/// `--summarize[=PATH]`: the run summary as JSON, by default under the
+/// cache's `runs/`.
+fn write_summary(
+    ws: &Workspace,
+    path: &str,
+    summary: &xtask_engine::summary::RunSummary,
+) -> anyhow::Result<()> {
+    let path = if path.is_empty() {
+        ws.cache
+            .layout()
+            .path(CacheBucket::Runs)
+            .join(format!("{}.json", summary.started_at))
+    } else {
+        std::path::PathBuf::from(path)
+    };
+    let json = serde_json::to_vec_pretty(summary)?;
+    // Atomic: CI steps and tools read summaries, never a torn one.
+    xtask_toolbox::atomic::write(&path, &json)
+        .with_context(|| format!("failed to write the run summary to {}", path.display()))?;
+    eprintln!("xtask: run summary written to {}", path.display());
+    Ok(())
 }
 
 /// One warning per secret of the remote cache that a task declares: it never
