@@ -54,61 +54,51 @@ impl CloudStore {
             .cloud_options
             .iter()
             .map(|(name, value)| (name.as_str(), value.value.expose()));
+        // The three builders share no trait, only method names: one macro
+        // applies the options, the client and the retry policy to each.
+        macro_rules! build {
+            ($builder:expr, $key:ty) => {{
+                let mut builder = $builder;
+                for (name, value) in options {
+                    if let Ok(key) = name.parse::<$key>() {
+                        builder = builder.with_config(key, value);
+                    }
+                }
+                builder
+            }};
+            (finish $builder:expr) => {
+                Box::new(
+                    $builder
+                        .with_client_options(client)
+                        .with_retry(retry)
+                        .build()
+                        .map_err(build_error)?,
+                )
+            };
+        }
         let store: Box<dyn ObjectStore> = match settings.kind {
             #[cfg(feature = "s3")]
             BackendKind::S3 => {
                 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-                let mut builder = AmazonS3Builder::new().with_url(url.clone());
-                for (name, value) in options {
-                    if let Ok(key) = name.parse::<AmazonS3ConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
+                let mut builder = build!(
+                    AmazonS3Builder::new().with_url(url.clone()),
+                    AmazonS3ConfigKey
+                );
                 // A custom endpoint (MinIO, s3s, R2…) usually wants path-style.
                 if endpoint_is_http {
                     builder = builder.with_virtual_hosted_style_request(false);
                 }
-                Box::new(
-                    builder
-                        .with_client_options(client)
-                        .with_retry(retry)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                build!(finish builder)
             }
             #[cfg(feature = "gcs")]
             BackendKind::Gcs => {
                 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-                let mut builder = GoogleCloudStorageBuilder::new().with_url(url.clone());
-                for (name, value) in options {
-                    if let Ok(key) = name.parse::<GoogleConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
-                Box::new(
-                    builder
-                        .with_client_options(client)
-                        .with_retry(retry)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                build!(finish build!(GoogleCloudStorageBuilder::new().with_url(url.clone()), GoogleConfigKey))
             }
             #[cfg(feature = "azure")]
             BackendKind::Azure => {
                 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-                let mut builder = MicrosoftAzureBuilder::new().with_url(url.clone());
-                for (name, value) in options {
-                    if let Ok(key) = name.parse::<AzureConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
-                Box::new(
-                    builder
-                        .with_client_options(client)
-                        .with_retry(retry)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                build!(finish build!(MicrosoftAzureBuilder::new().with_url(url.clone()), AzureConfigKey))
             }
             // A caller may hand us any settings: a URL that is not an object
             // store this build has is an error, never a panic.

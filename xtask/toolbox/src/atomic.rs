@@ -33,16 +33,7 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Writes `bytes` to `path` atomically, creating its directory if needed.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (temp, mut file) = TempFile::create(dir, &format!("{TEMP_PREFIX}.{name}"))?;
-    file.write_all(bytes)?;
-    drop(file);
-    temp.persist(path)
+    written_beside(path, bytes)?.persist(path)
 }
 
 /// Writes `bytes` to `path` atomically unless `path` exists, creating its
@@ -51,6 +42,17 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// refuses to replace). On a file system without hard links it falls back
 /// to a rename, where the last writer wins.
 pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = written_beside(path, bytes)?;
+    match std::fs::hard_link(temp.path(), path) {
+        // Dropping `temp` removes the temp name; the link keeps the file.
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
+        Err(_) => temp.persist(path),
+    }
+}
+
+/// A temp file in `path`'s directory (created if needed) holding `bytes`.
+fn written_beside(path: &Path, bytes: &[u8]) -> io::Result<TempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path
@@ -60,12 +62,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let (temp, mut file) = TempFile::create(dir, &format!("{TEMP_PREFIX}.{name}"))?;
     file.write_all(bytes)?;
     drop(file);
-    match std::fs::hard_link(temp.path(), path) {
-        // Dropping `temp` removes the temp name; the link keeps the file.
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
-        Err(_) => temp.persist(path),
-    }
+    Ok(temp)
 }
 
 /// A file being written under a temp name. Dropping it without `persist`
