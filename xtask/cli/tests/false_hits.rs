@@ -379,8 +379,24 @@ fn discovered_inputs_travel_through_the_remote() {
         support::set(&["app#build"])
     );
 
-    // Same sources: the manifest and the entry come from the remote.
+    // Same sources: the manifest and the entry come from the remote, and a
+    // dry run says so (it settles the key with the remote's manifest).
     let second = Fixture::new(OUTSIDE_READ);
+    let mut dry_run = second.command(&["run", "build", &url, "--dry-run=json"]);
+    dry_run.env_remove("CARGO_TARGET_DIR");
+    let output = dry_run.output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let task = &json["tasks"][0];
+    assert_eq!(
+        (task["cache"].as_str(), task["cache-location"].as_str()),
+        (Some("HIT"), Some("remote")),
+        "{task}"
+    );
+    assert!(
+        task["discovered"]["files"].get("shared/data.txt").is_some(),
+        "{task}"
+    );
     assert_eq!(second.executed(&["build", &url]), BTreeSet::new());
     // A machine whose outside file differs must not take that result.
     let third = Fixture::new(OUTSIDE_READ);

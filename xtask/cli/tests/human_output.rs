@@ -128,7 +128,7 @@ fn the_dry_run() {
 
             a#check
               key           = [KEY]
-              cache         = HIT
+              cache         = HIT (local)
               command       = echo checked $(basename $PWD) && echo ok > .check.out
               directory     = crates/a
               inputs        = 2 files

@@ -51,6 +51,7 @@ pub use plan::{Plan, PlannedTask, plan, plan_current, take_snapshot};
 pub use random::random_token;
 pub use reaper::{REAPER_ARG, reap_task_groups};
 pub use run::{OnFailure, RunOptions, execute};
+pub use settle::settled_for_dry_run;
 pub use task_graph::{NodeIndex, TaskGraph};
 pub use tiered_cache::{CacheHit, TieredCache};
 pub use workspace::{CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Workspace};

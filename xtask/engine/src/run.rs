@@ -10,7 +10,7 @@
 
 mod batched;
 mod entry;
-mod keys;
+pub(crate) mod keys;
 mod schedule;
 mod summarize;
 mod task;

@@ -84,6 +84,56 @@ pub(crate) fn settle<'p>(
     }
 }
 
+/// The tasks of `plan` as a run would look them up, nothing run: for
+/// `--dry-run`. A cargo task whose manifest only the remote holds is settled
+/// with it (installed locally, as a run would); a dependency's key is its
+/// settled key. Warnings (a refused manifest) go to `warn`.
+pub fn settled_for_dry_run<'p>(
+    ws: &Workspace,
+    plan: &'p Plan,
+    env: &crate::env::Environment,
+    cache: &crate::tiered_cache::TieredCache<'_>,
+    warn: &dyn Fn(String),
+) -> Vec<Cow<'p, PlannedTask>> {
+    let sources = crate::run::keys::ManifestSources {
+        ws,
+        plan,
+        env,
+        cache,
+    };
+    let final_keys = FinalKeys::new(plan.tasks.len());
+    let mut settled: Vec<Option<Cow<'p, PlannedTask>>> = vec![None; plan.tasks.len()];
+    for &node in &plan.graph.order {
+        let label = plan.graph.label(node);
+        let task = settle(
+            plan,
+            node,
+            &final_keys,
+            |declared| sources.manifest(label, declared, warn),
+            |names| {
+                let command_env = env.for_command(
+                    &plan.graph.nodes[node].def,
+                    ws.pipeline.env_mode,
+                    &ws.pipeline.global_env,
+                );
+                Resolver {
+                    root: &ws.root,
+                    snapshot: &plan.snapshot,
+                    env: &command_env,
+                }
+                .resolve(names)
+            },
+        );
+        final_keys.set(node, &task.key);
+        settled[node] = Some(task);
+    }
+    settled
+        .into_iter()
+        .enumerate()
+        .map(|(node, task)| task.unwrap_or(Cow::Borrowed(&plan.tasks[node])))
+        .collect()
+}
+
 /// What a finished cargo task is stored as.
 pub(crate) struct Settled {
     pub task: PlannedTask,

@@ -3,7 +3,7 @@
 //! misses) the remote one.
 
 use serde::Serialize;
-use xtask_engine::{CacheHit, Plan, TieredCache, Workspace};
+use xtask_engine::{CacheHit, Environment, Plan, PlannedTask, TieredCache, Workspace};
 
 /// What the cache has for a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,10 +89,14 @@ struct DryRunTask<'a> {
 pub fn print(
     ws: &Workspace,
     plan: &Plan,
+    env: &Environment,
     cache: &TieredCache<'_>,
     format: DryRunFormat,
 ) -> anyhow::Result<()> {
-    let tasks = dry_run_tasks(ws, plan, cache);
+    // As a run would look them up: with the manifests only the remote has.
+    let warn = |message: String| eprintln!("warning: {message}");
+    let settled = xtask_engine::settled_for_dry_run(ws, plan, env, cache, &warn);
+    let tasks = dry_run_tasks(ws, plan, &settled, cache);
     if format == DryRunFormat::Json {
         let dry_run = DryRun {
             format: 1,
@@ -111,6 +115,7 @@ pub fn print(
 fn dry_run_tasks<'a>(
     ws: &'a Workspace,
     plan: &'a Plan,
+    settled: &'a [std::borrow::Cow<'a, PlannedTask>],
     cache: &TieredCache<'_>,
 ) -> Vec<DryRunTask<'a>> {
     plan.graph
@@ -118,7 +123,7 @@ fn dry_run_tasks<'a>(
         .iter()
         .map(|&node| {
             let task = &plan.graph.nodes[node];
-            let planned = &plan.tasks[node];
+            let planned: &PlannedTask = &settled[node];
             let shown = planned.shown_inputs(&plan.env_salt);
             let package = &ws.graph.packages[task.package];
             let status = if !task.def.cache || task.def.persistent || planned.command.is_none() {

@@ -33,7 +33,7 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
         let warn: Warn = Arc::new(|message| eprintln!("warning: {message}"));
         let remote = open_remote(&ws, remote_flags, &warn)?;
         let cache = TieredCache::new(&ws.cache, remote.as_ref().map(|(r, _)| r), &*warn);
-        super::dry_run::print(&ws, &plan, &cache, *format)?;
+        super::dry_run::print(&ws, &plan, &env, &cache, *format)?;
         return Ok(ExitCode::SUCCESS);
     }
 

@@ -11,10 +11,14 @@ use xtask_cache::{Artifact, Lookup};
 
 use super::Runner;
 use crate::discovered::{self, DiscoveredNames, Resolver};
+use crate::env::Environment;
 use crate::events::Event;
+use crate::plan::Plan;
 use crate::plan::PlannedTask;
 use crate::settle;
 use crate::task_graph::NodeIndex;
+use crate::tiered_cache::TieredCache;
+use crate::workspace::Workspace;
 
 impl<'a> Runner<'a> {
     /// The task as it must be looked up now (see `settle.rs`).
@@ -52,6 +56,49 @@ impl<'a> Runner<'a> {
     /// The discovered-inputs manifest of a declared key: local, then remote
     /// (also when the local one is damaged or empty).
     fn manifest(&self, label: &str, declared_key: &str) -> Option<DiscoveredNames> {
+        let warn = |message| self.sink.event(Event::Warning { message });
+        let sources = ManifestSources {
+            ws: self.ws,
+            plan: self.plan,
+            env: self.env,
+            cache: self.cache,
+        };
+        sources.manifest(label, declared_key, &warn)
+    }
+
+    pub(super) fn store_manifest(&self, label: &str, declared_key: &str, names: &DiscoveredNames) {
+        let key = discovered::manifest_key(declared_key);
+        let meta = names.to_json();
+        let artifact = Artifact {
+            meta: &meta,
+            log: b"",
+            base_dir: &self.ws.root,
+            outputs: &[],
+        };
+        // Losing a manifest costs the next run a miss, never a wrong hit.
+        self.cache.store(label, &key, &artifact, Duration::ZERO);
+    }
+}
+
+/// Where a declared key's discovered-inputs manifest is looked up: what a run
+/// and a dry run (`settle::settled_for_dry_run`) share.
+pub(crate) struct ManifestSources<'s> {
+    pub ws: &'s Workspace,
+    pub plan: &'s Plan,
+    pub env: &'s Environment,
+    pub cache: &'s TieredCache<'s>,
+}
+
+impl ManifestSources<'_> {
+    /// The manifest of `declared_key`: local, then remote (also when the
+    /// local one is damaged or empty). One from an unsigned remote that names
+    /// what it may not is refused with a warning through `warn`.
+    pub(crate) fn manifest(
+        &self,
+        label: &str,
+        declared_key: &str,
+        warn: &dyn Fn(String),
+    ) -> Option<DiscoveredNames> {
         if let Some(names) = crate::plan::local_manifest(self.ws, declared_key) {
             return Some(names);
         }
@@ -63,12 +110,10 @@ impl<'a> Runner<'a> {
             let Some(name) = self.refused_from_unsigned_remote(&names) else {
                 return true;
             };
-            self.sink.event(Event::Warning {
-                message: format!(
-                    "{label}: a discovered-inputs manifest from the remote cache names {}, which an unsigned remote may not name (its key would reveal that value to whoever watches the remote); not using it, the task runs\nhint: set XTASK_REMOTE_CACHE_SIGNATURE_KEY on every machine sharing the remote to trust what it serves",
-                    shown_name(name)
-                ),
-            });
+            warn(format!(
+                "{label}: a discovered-inputs manifest from the remote cache names {}, which an unsigned remote may not name (its key would reveal that value to whoever watches the remote); not using it, the task runs\nhint: set XTASK_REMOTE_CACHE_SIGNATURE_KEY on every machine sharing the remote to trust what it serves",
+                shown_name(name)
+            ));
             false
         };
         match self.cache.lookup_remote_admitted(label, &key, &admit) {
@@ -91,19 +136,6 @@ impl<'a> Runner<'a> {
             is_secret_name: &is_secret_name,
         }
         .refused(names)
-    }
-
-    pub(super) fn store_manifest(&self, label: &str, declared_key: &str, names: &DiscoveredNames) {
-        let key = discovered::manifest_key(declared_key);
-        let meta = names.to_json();
-        let artifact = Artifact {
-            meta: &meta,
-            log: b"",
-            base_dir: &self.ws.root,
-            outputs: &[],
-        };
-        // Losing a manifest costs the next run a miss, never a wrong hit.
-        self.cache.store(label, &key, &artifact, Duration::ZERO);
     }
 }
 
