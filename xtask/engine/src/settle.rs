@@ -110,19 +110,7 @@ pub fn settled_for_dry_run<'p>(
             node,
             &final_keys,
             |declared| sources.manifest(label, declared, warn),
-            |names| {
-                let command_env = env.for_command(
-                    &plan.graph.nodes[node].def,
-                    ws.pipeline.env_mode,
-                    &ws.pipeline.global_env,
-                );
-                Resolver {
-                    root: &ws.root,
-                    snapshot: &plan.snapshot,
-                    env: &command_env,
-                }
-                .resolve(names)
-            },
+            |names| sources.resolve(node, names),
         );
         final_keys.set(node, &task.key);
         settled[node] = Some(task);

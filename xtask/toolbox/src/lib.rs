@@ -8,6 +8,7 @@
 //! - [`Key`]: a task key, 64 lowercase hex digits, checked once;
 //! - [`units`]: one grammar for sizes (`1.5GiB`, `4096`) and durations (`30s`, `14d`);
 //! - [`suggest`]: "did you mean" by edit distance;
+//! - [`quote`]: hostile names made fit for a message (bounded, inert);
 //! - [`secret`]: values that cannot be printed by accident, and scrubbing them
 //!   out of text that may have echoed them;
 //! - [`fault`]: whose problem an error is (the user's or the machine's), which
@@ -17,6 +18,7 @@ pub mod atomic;
 pub mod fault;
 mod key;
 pub mod layout;
+pub mod quote;
 pub mod secret;
 pub mod suggest;
 pub mod units;

@@ -13,6 +13,7 @@ use super::Runner;
 use crate::discovered::{self, DiscoveredNames, Resolver};
 use crate::env::Environment;
 use crate::events::Event;
+use crate::key::DiscoveredInputs;
 use crate::plan::Plan;
 use crate::plan::PlannedTask;
 use crate::settle;
@@ -38,11 +39,7 @@ impl<'a> Runner<'a> {
     }
 
     pub(super) fn command_env(&self, node: NodeIndex) -> Vec<(OsString, OsString)> {
-        self.env.for_command(
-            &self.plan.graph.nodes[node].def,
-            self.ws.pipeline.env_mode,
-            &self.ws.pipeline.global_env,
-        )
+        command_env(self.ws, self.plan, self.env, node)
     }
 
     pub(super) fn resolver<'e>(&'e self, command_env: &'e [(OsString, OsString)]) -> Resolver<'e> {
@@ -90,6 +87,17 @@ pub(crate) struct ManifestSources<'s> {
 }
 
 impl ManifestSources<'_> {
+    /// The values `names` have now, as `node`'s commands would see them.
+    pub(crate) fn resolve(&self, node: NodeIndex, names: &DiscoveredNames) -> DiscoveredInputs {
+        let command_env = command_env(self.ws, self.plan, self.env, node);
+        Resolver {
+            root: &self.ws.root,
+            snapshot: &self.plan.snapshot,
+            env: &command_env,
+        }
+        .resolve(names)
+    }
+
     /// The manifest of `declared_key`: local, then remote (also when the
     /// local one is damaged or empty). One from an unsigned remote that names
     /// what it may not is refused with a warning through `warn`.
@@ -111,8 +119,8 @@ impl ManifestSources<'_> {
                 return true;
             };
             warn(format!(
-                "{label}: a discovered-inputs manifest from the remote cache names {}, which an unsigned remote may not name (its key would reveal that value to whoever watches the remote); not using it, the task runs\nhint: set XTASK_REMOTE_CACHE_SIGNATURE_KEY on every machine sharing the remote to trust what it serves",
-                shown_name(name)
+                "{label}: a discovered-inputs manifest from the remote cache names `{}`, which an unsigned remote may not name (its key would reveal that value to whoever watches the remote); not using it, the task runs\nhint: set XTASK_REMOTE_CACHE_SIGNATURE_KEY on every machine sharing the remote to trust what it serves",
+                xtask_toolbox::quote::quote_name(name.as_bytes())
             ));
             false
         };
@@ -139,8 +147,16 @@ impl ManifestSources<'_> {
     }
 }
 
-/// A name from a hostile source, quoted, escaped and bounded for a message.
-fn shown_name(name: &str) -> String {
-    let escaped: String = name.escape_debug().take(200).collect();
-    format!("`{escaped}`")
+/// The environment `node`'s commands run with.
+fn command_env(
+    ws: &Workspace,
+    plan: &Plan,
+    env: &Environment,
+    node: NodeIndex,
+) -> Vec<(OsString, OsString)> {
+    env.for_command(
+        &plan.graph.nodes[node].def,
+        ws.pipeline.env_mode,
+        &ws.pipeline.global_env,
+    )
 }
