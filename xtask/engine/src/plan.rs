@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use globset::GlobSet;
 use xtask_config::{Action, CargoKind, PathGlob, ROOT_PREFIX, TaskDef};
-use xtask_graph::{DepKind, PackageGraph, PackageIndex};
+use xtask_graph::{DepKind, PackageGraph, PackageIndex, cargo_config};
 use xtask_hash::{Snapshot, StatCache};
 
 use crate::EngineError;
@@ -356,14 +356,17 @@ impl CargoContext {
                 blake3::hash(&bytes).to_hex().to_string(),
             );
         }
-        for name in [
-            "rust-toolchain",
-            "rust-toolchain.toml",
-            ".cargo/config.toml",
-            ".cargo/config",
-        ] {
+        for name in ["rust-toolchain", "rust-toolchain.toml"] {
             if let Ok(bytes) = std::fs::read(ws.root.join(name)) {
                 workspace_files.insert(name.to_string(), blake3::hash(&bytes).to_hex().to_string());
+            }
+        }
+        // The workspace's cargo config and what it includes, named as paths
+        // in the workspace so that the key is the same in every checkout.
+        for config in cargo_config::files_in(&ws.root.join(".cargo")) {
+            if let Some(digest) = config.digest {
+                let name = config.path.strip_prefix(&ws.root).unwrap_or(&config.path);
+                workspace_files.insert(name.to_string_lossy().into_owned(), digest);
             }
         }
         workspace_files.insert(
@@ -481,7 +484,13 @@ fn outer_cargo_config(root: &std::path::Path) -> BTreeMap<String, String> {
         );
         dirs.push(home.clone());
     }
-    hash_existing(&dirs, &["config.toml", "config"], &mut found);
+    for dir in &dirs {
+        for config in cargo_config::files_in(dir) {
+            if let Some(digest) = config.digest {
+                found.insert(config.path.to_string_lossy().into_owned(), digest);
+            }
+        }
+    }
     found
 }
 

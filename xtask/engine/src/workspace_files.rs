@@ -29,11 +29,21 @@ pub fn affected_by_workspace_file(
     ws: &Workspace,
 ) -> impl Fn(&str, &Diff) -> Option<Vec<PackageIndex>> + '_ {
     let everything: Vec<PackageIndex> = (0..ws.graph.packages.len()).collect();
+    // The files `.cargo/config.toml` includes configure compilation as much
+    // as it does (as the workspace paths git reports).
+    let included: Vec<String> = xtask_graph::cargo_config::files_in(&ws.root.join(".cargo"))
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.path.strip_prefix(&ws.root).ok()?;
+            Some(relative.to_str()?.replace('\\', "/"))
+        })
+        .collect();
     move |path: &str, diff: &Diff| {
         if path == "Cargo.lock" {
             return Some(lock_changes(ws, diff).unwrap_or_else(|| everything.clone()));
         }
-        COMPILE_SETTINGS.contains(&path).then(|| everything.clone())
+        (COMPILE_SETTINGS.contains(&path) || included.iter().any(|file| file == path))
+            .then(|| everything.clone())
     }
 }
 

@@ -64,10 +64,17 @@ fn fingerprint(graph: &PackageGraph) -> String {
     };
     feed("root", &root.join("Cargo.toml"));
     feed("lock", &root.join("Cargo.lock"));
-    feed("config", &root.join(".cargo/config.toml"));
-    feed("config", &root.join(".cargo/config"));
     for package in &graph.packages {
         feed("member", &root.join(&package.manifest));
+    }
+    // Cargo's config (`[patch]`, `[source]`, `build.target`) changes what
+    // `cargo metadata` says; its includes do too, its aliases do not.
+    for config in crate::cargo_config::files_in(&root.join(".cargo")) {
+        if let Some(digest) = config.digest {
+            hasher.update(b"config");
+            hasher.update(config.path.as_os_str().as_encoded_bytes());
+            hasher.update(digest.as_bytes());
+        }
     }
     for dir in member_parent_dirs(graph) {
         hasher.update(b"listing");

@@ -6,6 +6,7 @@
 //! fingerprint of every file that can change it, so a warm run spawns no cargo
 //! at all. See [`load`].
 
+pub mod cargo_config;
 mod fingerprint;
 mod locate;
 mod metadata;
