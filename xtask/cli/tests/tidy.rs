@@ -33,7 +33,7 @@ const DIRECT_WRITERS: &[(&str, &str)] = &[
         "restores outputs: temp + rename beside each output",
     ),
     (
-        "xtask/launcher/src/stamp.rs",
+        "xtask/launcher/src/atomic.rs",
         "the launcher has no dependencies (its launch cost is the point): its own temp + rename",
     ),
     (

@@ -62,6 +62,10 @@ pub fn engine_inputs(
         inputs.insert(dir.join("config"));
         inputs.insert(dir.join("config.toml"));
     }
+    // What the workspace's config includes (`include = [...]`) configures
+    // the build as much; without a TOML parser, every `.toml` file beside it
+    // stands for them (the fast path's own files are one level down).
+    inputs.extend(toml_files_in(&workspace_root.join(".cargo")));
     let mut searched = BTreeSet::new();
     for source in sources {
         inputs.insert(source.clone());
@@ -71,6 +75,17 @@ pub fn engine_inputs(
     }
     inputs.extend(toolchain.binaries());
     inputs.into_iter().collect()
+}
+
+fn toml_files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml") && path.is_file())
+        .collect()
 }
 
 /// The `Cargo.toml` of the crate that `source` belongs to: the nearest one
@@ -101,6 +116,8 @@ mod tests {
         dir.write("Cargo.toml", "[workspace]");
         dir.write("xtask/engine/Cargo.toml", "[package]");
         dir.write("xtask/cli/Cargo.toml", "[package]");
+        dir.write(".cargo/flags.toml", "[build]");
+        dir.write(".cargo/xtask-launch/alias.toml", "[alias]");
         let sources = [
             dir.write("xtask/engine/src/lib.rs", ""),
             dir.write("xtask/engine/src/run/exec.rs", ""),
@@ -117,6 +134,7 @@ mod tests {
             root.join("rust-toolchain"),
             root.join("rust-toolchain.toml"),
             root.join(".cargo/config.toml"),
+            root.join(".cargo/flags.toml"),
             root.parent().unwrap().join(".cargo/config.toml"),
             PathBuf::from("/.cargo/config"),
             PathBuf::from("/home/me/.cargo/config.toml"),
@@ -139,6 +157,9 @@ mod tests {
         // One walk per crate, not per file; and nothing from above the root's
         // manifest for files that have their own.
         assert!(!inputs.contains(&root.join("xtask/Cargo.toml")));
+        // The launcher's own files would make every launch after writing
+        // them a rebuild.
+        assert!(!inputs.contains(&root.join(".cargo/xtask-launch/alias.toml")));
         assert_eq!(
             inputs.iter().filter(|p| p.ends_with("Cargo.toml")).count(),
             3

@@ -13,12 +13,21 @@
 //! finds the stamp fresh; a launch holds the lock shared from its check of
 //! the stamp until it execs the engine, so none replaces it in between).
 //!
+//! Two launchers are built from these sources (`fast_path.rs` says why):
+//! the workspace member, which the tracked alias runs and which does all the
+//! building, and a standalone copy that the alias of the fast path runs. The
+//! standalone one only ever runs a fresh engine: for anything else (a stale
+//! stamp, another checkout, another target directory) it hands the launch to
+//! the member, which rebuilds and sets the fast path up again.
+//!
 //! Exit codes: the engine's; cargo's when the engine does not build; 2 when
 //! the launcher itself cannot work (it says why).
 
+mod atomic;
 mod dep_info;
 mod environment;
 mod exec;
+mod fast_path;
 mod inputs;
 mod layout;
 mod rebuild;
@@ -32,8 +41,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus};
 use std::time::SystemTime;
 
+use fast_path::FastPath;
 use inputs::Toolchain;
-use layout::Layout;
+use layout::{Layout, Variant};
 use rebuild::BuildLock;
 use stamp::{Staleness, Stamp};
 
@@ -52,6 +62,15 @@ fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
     let toolchain = Toolchain::of_this_process();
     let key = stamp_key(&layout, &toolchain);
     let mut lock = BuildLock::shared(&layout);
+    if layout.variant == Variant::Standalone {
+        return match standalone_hand_over(&layout, &key) {
+            Some(hand_over) => {
+                drop(lock);
+                exec::hand_over_to_member(hand_over, &layout, &toolchain, args)
+            }
+            None => exec::run_engine(&layout.engine_exe, args, lock),
+        };
+    }
     if let Some(reason) = why_rebuild(&layout, &key) {
         drop(lock); // a shared lock of ours would block our exclusive one
         match rebuild(&layout, &toolchain, &key, reason)? {
@@ -81,13 +100,51 @@ fn stamp_key(layout: &Layout, toolchain: &Toolchain) -> String {
 enum Reason {
     NoStamp,
     Staleness(Staleness),
+    /// The engine is fresh, but the fast path is missing or was written for
+    /// another checkout or launcher: it is set up again with a (no-op) build.
+    FastPathOutdated,
 }
 
 fn why_rebuild(layout: &Layout, key: &str) -> Option<Reason> {
-    match Stamp::read(&layout.stamp_path()) {
+    let stale = match Stamp::read(&layout.stamp_path()) {
         None => Some(Reason::NoStamp),
         Some(stamp) => stamp.staleness(key).map(Reason::Staleness),
+    };
+    stale.or_else(|| {
+        FastPath::planned(layout)
+            .is_some_and(|fast| !fast.is_current())
+            .then_some(Reason::FastPathOutdated)
+    })
+}
+
+/// Why the standalone launcher hands this launch to the member; `None` when
+/// it may run the engine itself.
+fn standalone_hand_over(layout: &Layout, key: &str) -> Option<exec::HandOver> {
+    // Cargo found the alias in the working directory's `.cargo`: one outside
+    // this checkout is a copy of our files (a copied checkout), and the
+    // launch belongs to that checkout's own launcher.
+    let here = std::env::current_dir().and_then(std::fs::canonicalize);
+    let ours = std::fs::canonicalize(&layout.workspace_root);
+    if let (Ok(here), Ok(ours)) = (&here, &ours)
+        && !here.starts_with(ours)
+    {
+        return Some(exec::HandOver::OtherCheckout);
     }
+    // The alias names the target directory it was written for; a different
+    // CARGO_TARGET_DIR now is a different build.
+    if let Some(wanted) = std::env::var_os("CARGO_TARGET_DIR") {
+        let wanted = std::fs::canonicalize(PathBuf::from(wanted)).ok();
+        let ours = layout
+            .target_root
+            .as_deref()
+            .and_then(|t| std::fs::canonicalize(t).ok());
+        if wanted.is_none() || wanted != ours {
+            return Some(exec::HandOver::ToRebuild);
+        }
+    }
+    let fresh =
+        Stamp::read(&layout.stamp_path()).is_some_and(|stamp| stamp.staleness(key).is_none());
+    (!fresh).then_some(exec::HandOver::ToRebuild)
 }
 
 enum Rebuilt {
@@ -153,8 +210,22 @@ fn rebuild(
             layout.engine_exe.display()
         ));
     }
+    set_up_fast_path(layout, &cargo);
     record_stamp(layout, toolchain, key, build_began);
     Ok(Rebuilt::Fresh(lock))
+}
+
+/// Writes the fast path if it is missing or out of date. Failing is one
+/// warning: `cargo xtask` keeps working through the tracked alias.
+fn set_up_fast_path(layout: &Layout, cargo: &Path) {
+    let Some(fast) = FastPath::planned(layout).filter(|fast| !fast.is_current()) else {
+        return;
+    };
+    if let Err(e) = fast.install(cargo) {
+        warn(format_args!(
+            "the fast path is not set up: {e}; `cargo xtask` keeps working, through cargo's slower start"
+        ));
+    }
 }
 
 /// Writes the stamp for the engine just built. Failing that is one warning:
@@ -182,7 +253,11 @@ fn record_stamp(layout: &Layout, toolchain: &Toolchain, key: &str, build_began: 
         ));
     }
     let inputs = inputs::engine_inputs(&layout.workspace_root, &sources, toolchain);
-    let outputs = [layout.engine_exe.clone(), layout.launcher_exe.clone()];
+    let outputs = [
+        layout.engine_exe.clone(),
+        layout.launcher_exe.clone(),
+        layout.other_launcher_exe.clone(),
+    ];
     let Some(stamp) = Stamp::record(key.to_string(), &inputs, &outputs, build_began) else {
         return warn_unrecorded(format_args!(
             "an input's path is not UTF-8 or holds a line break"
@@ -209,6 +284,10 @@ impl Reason {
                     path.strip_prefix(root).unwrap_or(path).display()
                 )
             }
+            Reason::FastPathOutdated => format!(
+                "{}/alias.toml is missing or was written for another checkout",
+                fast_path::DIR
+            ),
         }
     }
 }

@@ -253,14 +253,10 @@ impl Stamp {
         Stamp::decode(&text)
     }
 
-    /// Writes the stamp to `path` through a temp file and a rename, so that a
-    /// concurrent reader sees the old stamp or the new one, never half.
+    /// Writes the stamp to `path` whole (a concurrent reader sees the old
+    /// stamp or the new one).
     pub fn write(&self, path: &Path) -> io::Result<()> {
-        let temp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&temp, self.encode())?;
-        std::fs::rename(&temp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&temp);
-        })
+        crate::atomic::write(path, &self.encode())
     }
 }
 

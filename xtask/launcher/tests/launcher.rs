@@ -339,3 +339,143 @@ fn a_new_toolchain_rebuilds_the_engine() {
         other.stderr
     );
 }
+
+#[test]
+fn after_the_first_launch_cargo_runs_the_standalone_launcher_from_any_directory() {
+    let fixture = Fixture::new("fast-path");
+    // Before the fast path exists, the tracked alias works from a subdirectory.
+    let first = success(
+        fixture
+            .cargo_xtask(&["hello"])
+            .current_dir(fixture.path("xtask/core/src")),
+    );
+    assert!(
+        first.ran_member() && !first.ran_standalone(),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(first.engine_build(), "0.1.0 v1");
+    let alias = std::fs::read_to_string(fixture.path(".cargo/xtask-launch/alias.toml")).unwrap();
+    assert!(
+        alias.contains(&format!(
+            "--manifest-path {} ",
+            fixture.path(".cargo/xtask-launch/Cargo.toml").display()
+        )),
+        "{alias}"
+    );
+    // None of it is committed: the paths are this checkout's.
+    assert_eq!(
+        std::fs::read_to_string(fixture.path(".cargo/xtask-launch/.gitignore")).unwrap(),
+        "*\n"
+    );
+
+    for dir in ["", "xtask/core/src", "xtask"] {
+        let run = success(
+            fixture
+                .cargo_xtask(&["hello"])
+                .current_dir(fixture.path(dir)),
+        );
+        assert!(run.ran_standalone(), "{dir}: {}", run.stderr);
+        assert!(!run.ran_member(), "{dir}: {}", run.stderr);
+        assert!(!run.built(), "{dir}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("Compiling"),
+            "the first launch built the standalone launcher already:\n{}",
+            run.stderr
+        );
+        assert_eq!(run.engine_build(), "0.1.0 v1");
+    }
+}
+
+#[test]
+fn the_standalone_launcher_hands_every_rebuild_to_the_member() {
+    let fixture = Fixture::new("hand-over");
+    success(&mut fixture.cargo_xtask(&[]));
+
+    // An engine edit: the standalone launcher never builds, the member does.
+    fixture.edit("xtask/core/src/lib.rs", "v1", "v2");
+    let run = success(&mut fixture.cargo_xtask(&[]));
+    assert!(run.ran_standalone() && run.ran_member(), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("building the engine (xtask/core/src/lib.rs changed)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.engine_build(), "0.1.0 v2");
+    let next = success(&mut fixture.cargo_xtask(&[]));
+    assert!(
+        next.ran_standalone() && !next.ran_member(),
+        "{}",
+        next.stderr
+    );
+    assert_eq!(next.engine_build(), "0.1.0 v2");
+
+    // A launcher edit: cargo rebuilds the standalone launcher, which then
+    // trusts no stamp its old build vouched for.
+    let main = std::fs::read_to_string(fixture.path("xtask/launcher/src/main.rs")).unwrap();
+    fixture.write(
+        "xtask/launcher/src/main.rs",
+        &format!("{main}\n// edited\n"),
+    );
+    let run = success(&mut fixture.cargo_xtask(&[]));
+    assert!(
+        run.stderr.contains("Compiling xtask-launcher"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.ran_member() && run.built(), "{}", run.stderr);
+    let next = success(&mut fixture.cargo_xtask(&[]));
+    assert!(next.ran_standalone() && !next.built(), "{}", next.stderr);
+
+    // Another target directory: the alias names the one it was written for.
+    let elsewhere = fixture.path("elsewhere-target");
+    let run = success(fixture.cargo_xtask(&[]).env("CARGO_TARGET_DIR", &elsewhere));
+    assert!(run.ran_member() && run.built(), "{}", run.stderr);
+    assert!(elsewhere.join("debug/xtask").is_file());
+    let alias = std::fs::read_to_string(fixture.path(".cargo/xtask-launch/alias.toml")).unwrap();
+    assert!(
+        alias.contains(&format!("--target-dir {} ", elsewhere.display())),
+        "{alias}"
+    );
+    let next = success(fixture.cargo_xtask(&[]).env("CARGO_TARGET_DIR", &elsewhere));
+    assert!(next.ran_standalone() && !next.built(), "{}", next.stderr);
+}
+
+#[test]
+fn a_copied_checkout_runs_its_own_engine_not_the_one_its_copied_alias_names() {
+    let original = Fixture::new("copied-from");
+    success(&mut original.cargo_xtask(&[]));
+    assert!(original.path(".cargo/xtask-launch/alias.toml").is_file());
+
+    // `cp -r` of the checkout, its target directory left behind.
+    let copy = Fixture {
+        root: original.root.with_file_name(format!(
+            "{}-copy",
+            original.root.file_name().unwrap().to_str().unwrap()
+        )),
+    };
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&original.root)
+        .arg(&copy.root)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::remove_dir_all(copy.path("target")).unwrap();
+    copy.edit("xtask/core/src/lib.rs", "v1", "copy");
+
+    let run = success(&mut copy.cargo_xtask(&[]));
+    assert!(run.stderr.contains("was written for"), "{}", run.stderr);
+    assert_eq!(run.engine_build(), "0.1.0 copy");
+    let alias = std::fs::read_to_string(copy.path(".cargo/xtask-launch/alias.toml")).unwrap();
+    assert!(alias.contains(&copy.root.display().to_string()), "{alias}");
+    let next = success(&mut copy.cargo_xtask(&[]));
+    assert!(next.ran_standalone() && !next.built(), "{}", next.stderr);
+    assert_eq!(next.engine_build(), "0.1.0 copy");
+    // The original is untouched.
+    assert_eq!(
+        success(&mut original.cargo_xtask(&[])).engine_build(),
+        "0.1.0 v1"
+    );
+}

@@ -109,6 +109,7 @@ impl Fixture {
         let launcher = Path::new(env!("CARGO_MANIFEST_DIR"));
         let repo_root = launcher.parent().unwrap().parent().unwrap();
         fixture.copy(&repo_root.join(".cargo/config.toml"), ".cargo/config.toml");
+        fixture.copy(&repo_root.join(".cargo/xtask.toml"), ".cargo/xtask.toml");
         fixture.copy(&launcher.join("Cargo.toml"), "xtask/launcher/Cargo.toml");
         for entry in std::fs::read_dir(launcher.join("src")).unwrap() {
             let path = entry.unwrap().path();
@@ -257,6 +258,17 @@ impl Run {
     /// Whether the launcher decided to build the engine on this run.
     pub fn built(&self) -> bool {
         self.stderr.contains("xtask-launch: building the engine")
+    }
+
+    /// Whether cargo ran the standalone launcher of the fast path (cargo's
+    /// `Running` line names its binary, in its own profile's directory).
+    pub fn ran_standalone(&self) -> bool {
+        self.stderr.contains("xtask-launch/xtask-launch")
+    }
+
+    /// Whether cargo ran the workspace member launcher (`target/debug/…`).
+    pub fn ran_member(&self) -> bool {
+        self.stderr.contains("debug/xtask-launch")
     }
 
     /// Whether cargo compiled the stand-in engine's binary crate.
