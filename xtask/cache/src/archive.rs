@@ -297,13 +297,15 @@ impl Read for SourceReader {
 /// Reads `meta.json` and `log`, which come first in every entry. Call it only after
 /// the hash check: it parses, it does not verify.
 pub(crate) fn read_head(body: impl Read) -> Result<(Vec<u8>, Vec<u8>), Corruption> {
-    let decoder = zstd::Decoder::new(body).map_err(archive_error)?;
-    let limited = LimitedReader::new(decoder, META_MAX + LOG_MAX + HEAD_SLACK);
-    let mut archive = tar::Archive::new(TarGuard::new(limited));
-    let mut entries = archive.entries().map_err(archive_error)?;
-    let meta = read_head_member(entries.next(), META_NAME, META_MAX)?;
-    let log = read_head_member(entries.next(), LOG_NAME, LOG_MAX)?;
-    Ok((meta, log))
+    crate::decoder::with_decoder(body, |decoder| {
+        let limited = LimitedReader::new(decoder, META_MAX + LOG_MAX + HEAD_SLACK);
+        let mut archive = tar::Archive::new(TarGuard::new(limited));
+        let mut entries = archive.entries().map_err(archive_error)?;
+        let meta = read_head_member(entries.next(), META_NAME, META_MAX)?;
+        let log = read_head_member(entries.next(), LOG_NAME, LOG_MAX)?;
+        Ok((meta, log))
+    })
+    .map_err(archive_error)?
 }
 
 /// Checks that the next member is the expected head member and reads it.

@@ -16,6 +16,7 @@
 //! builds on `read_raw` / `write_raw`.
 
 mod archive;
+mod decoder;
 mod error;
 mod evict;
 mod extract;
