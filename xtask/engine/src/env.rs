@@ -114,10 +114,9 @@ enum Secrecy {
 /// task of the run sees the same values.
 pub struct Environment {
     vars: BTreeMap<String, OsString>,
-    /// Compiled once: matching runs for every task of a run.
-    own_cargo: GlobSet,
-    base: GlobSet,
-    cargo: GlobSet,
+    own_cargo: NameList,
+    base: NameList,
+    cargo: NameList,
     own_secrets: BTreeSet<&'static str>,
     only_when_named: BTreeSet<&'static str>,
 }
@@ -134,9 +133,9 @@ impl Environment {
     fn from_vars(vars: BTreeMap<String, OsString>) -> Environment {
         Environment {
             vars,
-            own_cargo: glob_set(OWN_CARGO_VARS),
-            base: glob_set(BASE_PASSTHROUGH),
-            cargo: glob_set(CARGO_HASHED),
+            own_cargo: NameList(OWN_CARGO_VARS),
+            base: NameList(BASE_PASSTHROUGH),
+            cargo: NameList(CARGO_HASHED),
             own_secrets: xtask_remote::own_secret_env().collect(),
             only_when_named: CI_TOKENS
                 .iter()
@@ -179,7 +178,7 @@ impl Environment {
     fn matching<'a>(
         &'a self,
         patterns: &[String],
-        sets: &[&GlobSet],
+        sets: &[&NameList],
         secret_looking_sets: bool,
     ) -> BTreeMap<&'a String, &'a OsString> {
         let mut found = BTreeMap::new();
@@ -193,13 +192,14 @@ impl Environment {
                 found.insert(name, value);
             }
         }
-        let wildcards = glob_set(&wildcards);
-        if !wildcards.is_empty() || !sets.is_empty() {
+        // Compiled only when a task declares a wildcard (most declare none).
+        let wildcards = (!wildcards.is_empty()).then(|| glob_set(&wildcards));
+        if wildcards.is_some() || !sets.is_empty() {
             for (name, value) in &self.vars {
                 if self.secrecy(name) != Secrecy::Other || found.contains_key(name) {
                     continue;
                 }
-                let declared = wildcards.is_match(name);
+                let declared = wildcards.as_ref().is_some_and(|w| w.is_match(name));
                 let built_in = sets.iter().any(|s| s.is_match(name))
                     && (secret_looking_sets || !looks_secret(name));
                 if declared || built_in {
@@ -217,7 +217,7 @@ impl Environment {
     /// `plan` salts them before anything is shown or stored (see env_salt.rs).
     pub fn hashed(&self, def: &TaskDef, global_env: &[String]) -> BTreeMap<String, String> {
         let patterns: Vec<String> = def.env.iter().chain(global_env).cloned().collect();
-        let sets: Vec<&GlobSet> = match def.action {
+        let sets: Vec<&NameList> = match def.action {
             Action::Cargo(_) => vec![&self.cargo],
             _ => vec![],
         };
@@ -297,6 +297,21 @@ impl Environment {
     }
 }
 
+/// A built-in list of names and `PREFIX*` patterns, matched without a glob
+/// set: compiling three glob sets was a tenth of a small warm run.
+struct NameList(&'static [&'static str]);
+
+impl NameList {
+    fn is_match(&self, name: &str) -> bool {
+        self.0
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == *pattern,
+            })
+    }
+}
+
 /// What a declared variable that is not set hashes as.
 pub const UNSET: &str = "<unset>";
 
@@ -317,6 +332,43 @@ const OWN_BUT_PASSED: &[&str] = &["CARGO_HOME", "RUSTUP_TOOLCHAIN", "CARGO_TERM_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_built_in_lists_match_as_their_globs_would() {
+        let names = [
+            "PATH",
+            "PATHX",
+            "LC_ALL",
+            "LC",
+            "GITHUB_SHA",
+            "CARGO_PKG_NAME",
+            "CARGO",
+            "CARGOX",
+            "RUSTC_WRAPPER",
+            "RUSTC",
+            "XRUSTC",
+            "CC",
+            "CCX",
+            "",
+        ];
+        for list in [BASE_PASSTHROUGH, CARGO_HASHED, OWN_CARGO_VARS] {
+            for pattern in list {
+                let stem = pattern.strip_suffix('*').unwrap_or(pattern);
+                assert!(
+                    !stem.contains(['*', '?', '[', '{']),
+                    "{pattern}: only exact names and a trailing `*` match without a glob"
+                );
+            }
+            let globs = glob_set(list);
+            for name in names {
+                assert_eq!(
+                    NameList(list).is_match(name),
+                    globs.is_match(name),
+                    "{name}"
+                );
+            }
+        }
+    }
 
     fn shell_task(env: &[&str], pass_env: &[&str]) -> TaskDef {
         TaskDef {
