@@ -124,9 +124,32 @@ impl FastPath {
         same("Cargo.toml", &self.manifest) && same("alias.toml", &self.alias)
     }
 
+    /// Whether installing exactly this fast path failed before (a read-only
+    /// checkout, say): then only the next build of the engine tries again,
+    /// instead of every launch paying a no-op build and a warning.
+    pub fn failed_before(&self, layout: &Layout) -> bool {
+        std::fs::read_to_string(layout.fast_path_failure_path())
+            .is_ok_and(|text| text == self.alias)
+    }
+
     /// Writes the files and builds the standalone launcher with `cargo`; the
     /// alias last, so that cargo never follows it to a launcher not built.
-    pub fn install(&self, cargo: &Path) -> Result<(), String> {
+    /// A failure is remembered beside the stamp (see [`FastPath::failed_before`]).
+    pub fn install(&self, cargo: &Path, layout: &Layout) -> Result<(), String> {
+        let result = self.write_and_build(cargo);
+        let marker = layout.fast_path_failure_path();
+        match &result {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&marker);
+            }
+            Err(_) => {
+                let _ = crate::atomic::write(&marker, &self.alias);
+            }
+        }
+        result
+    }
+
+    fn write_and_build(&self, cargo: &Path) -> Result<(), String> {
         let failed = |what: &str, e: std::io::Error| format!("cannot write {what}: {e}");
         std::fs::create_dir_all(&self.dir).map_err(|e| failed(DIR, e))?;
         let alias = self.dir.join("alias.toml");

@@ -130,6 +130,11 @@ impl Layout {
         self.state_dir.join("lock")
     }
 
+    /// The fast path's alias as of a failed attempt to install it.
+    pub fn fast_path_failure_path(&self) -> PathBuf {
+        self.state_dir.join("fast-path-failed")
+    }
+
     pub fn clock_path(&self) -> PathBuf {
         self.state_dir.join("clock")
     }

@@ -112,7 +112,7 @@ fn why_rebuild(layout: &Layout, key: &str) -> Option<Reason> {
     };
     stale.or_else(|| {
         FastPath::planned(layout)
-            .is_some_and(|fast| !fast.is_current())
+            .is_some_and(|fast| !fast.is_current() && !fast.failed_before(layout))
             .then_some(Reason::FastPathOutdated)
     })
 }
@@ -221,9 +221,9 @@ fn set_up_fast_path(layout: &Layout, cargo: &Path) {
     let Some(fast) = FastPath::planned(layout).filter(|fast| !fast.is_current()) else {
         return;
     };
-    if let Err(e) = fast.install(cargo) {
+    if let Err(e) = fast.install(cargo, layout) {
         warn(format_args!(
-            "the fast path is not set up: {e}; `cargo xtask` keeps working, through cargo's slower start"
+            "the fast path is not set up: {e}; `cargo xtask` keeps working, through cargo's slower start (the launcher tries again after the next build of the engine)"
         ));
     }
 }

@@ -479,3 +479,33 @@ fn a_copied_checkout_runs_its_own_engine_not_the_one_its_copied_alias_names() {
         "0.1.0 v1"
     );
 }
+
+#[test]
+fn a_fast_path_that_cannot_be_written_is_one_warning_not_a_rebuild_per_launch() {
+    let fixture = Fixture::new("fast-path-fails");
+    // Where the directory would go, a file: nothing can be written there.
+    fixture.write(".cargo/xtask-launch", "not a directory\n");
+    let first = success(&mut fixture.cargo_xtask(&[]));
+    assert!(
+        first
+            .stderr
+            .contains("warning: the fast path is not set up"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(first.engine_build(), "0.1.0 v1");
+    for _ in 0..2 {
+        let again = success(&mut fixture.cargo_xtask(&[]));
+        assert!(again.ran_member(), "{}", again.stderr);
+        assert!(!again.built(), "{}", again.stderr);
+        assert!(!again.stderr.contains("warning"), "{}", again.stderr);
+    }
+    // Once it can be written, the next build of the engine writes it.
+    std::fs::remove_file(fixture.path(".cargo/xtask-launch")).unwrap();
+    fixture.edit("xtask/core/src/lib.rs", "v1", "v2");
+    let rebuilt = success(&mut fixture.cargo_xtask(&[]));
+    assert_eq!(rebuilt.engine_build(), "0.1.0 v2");
+    assert!(fixture.path(".cargo/xtask-launch/alias.toml").is_file());
+    let fast = success(&mut fixture.cargo_xtask(&[]));
+    assert!(fast.ran_standalone() && !fast.built(), "{}", fast.stderr);
+}
