@@ -41,7 +41,7 @@ fn a_stat_cache_claiming_2_pow_64_entries_runs_under_1_gib() {
             br#"{"format":2,"fingerprint":"x","graph":{"packages":[1e400]}}"#,
         ),
         ("outputs.json", b"{\"a\": [18446744073709551615"),
-        ("history/index.json", b"\xff\xfe not json"),
+        ("v2/history/index.json", b"\xff\xfe not json"),
     ];
     for (name, content) in claims {
         std::fs::create_dir_all(state.join(name).parent().unwrap()).unwrap();

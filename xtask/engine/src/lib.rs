@@ -45,7 +45,7 @@ pub use env_salt::EnvSalt;
 pub use error_chain::error_chain;
 pub use events::{BatchId, Event, EventSink, TaskStatus};
 pub use exec::Children;
-pub use history::History;
+pub use history::{History, HistoryError, LastSuccess};
 pub use log_capture::LogCapture;
 pub use plan::{Plan, PlannedTask, plan, plan_current, take_snapshot};
 pub use random::random_token;

@@ -18,8 +18,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use xtask_toolbox::layout::{StateBucket, StateDir};
 
-use crate::history::write_atomically;
-
 const RACY_MARGIN_NS: i64 = 2_000_000_000;
 
 /// What we last saw of one output file.
@@ -108,13 +106,9 @@ impl OutputState {
         if !self.changed {
             return;
         }
-        if let (Some(dir), Some(name), Ok(bytes)) = (
-            self.path.parent(),
-            self.path.file_name().and_then(|n| n.to_str()),
-            serde_json::to_vec(&self.files),
-        ) {
+        if let Ok(bytes) = serde_json::to_vec(&self.files) {
             // Losing this file only costs one restore per task.
-            let _ = write_atomically(dir, name, &bytes);
+            let _ = xtask_toolbox::atomic::write(&self.path, &bytes);
         }
     }
 }

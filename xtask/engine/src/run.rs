@@ -79,17 +79,15 @@ pub fn execute(
         tasks: count,
         concurrency: options.concurrency,
     });
-    for notice in &plan.notices {
-        sink.event(Event::Warning {
-            message: notice.clone(),
-        });
-    }
+    let warn = |message: String| sink.event(Event::Warning { message });
+    plan.notices.iter().cloned().for_each(warn);
 
-    let history = Mutex::new(History::load(&ws.state_dir));
+    let (history, history_warning) = History::load(&ws.state_dir);
+    history_warning.into_iter().for_each(warn);
+    let history = Mutex::new(history);
     let mut output_state = OutputState::load(&ws.state_dir);
     let output_updates = Mutex::new(Vec::new());
     let final_keys = FinalKeys::new(count);
-    let warn = |message: String| sink.event(Event::Warning { message });
     let cache = TieredCache::new(&ws.cache, remote, &warn);
     let runner = Runner {
         final_keys: &final_keys,
@@ -117,7 +115,8 @@ pub fn execute(
         }
     });
     let batched_commands = into_inner(runner.batched_commands);
-    into_inner(history).save();
+    // Off the tasks' path: one segment and the index, whatever the count.
+    into_inner(history).save().into_iter().for_each(warn);
     output_state.apply(into_inner(output_updates));
     output_state.save();
 

@@ -91,8 +91,9 @@ impl CacheBucket {
     }
 }
 
-/// What one workspace keeps, in its directory under [`CacheBucket::Workspaces`]
-/// (whose version they share: each file's own format is checked on read).
+/// What one workspace keeps, in its directory under [`CacheBucket::Workspaces`].
+/// Most share that bucket's version (each file's own format is checked on
+/// read); one whose layout changed has its own ([`StateBucket::version`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateBucket {
     /// The package graph and the fingerprint it was loaded under (`xtask-graph`).
@@ -103,7 +104,8 @@ pub enum StateBucket {
     /// cached graph is stale although no manifest changed.
     TargetLayout,
     /// Each task's last successful key inputs, for `explain`: `index.json`
-    /// and one file per task.
+    /// and a few segment files, one per run that recorded anything (v1 was
+    /// one file per task, written during the run).
     History,
     /// Outputs as last written or restored, so intact ones are not restored.
     Outputs,
@@ -145,6 +147,33 @@ impl StateBucket {
             StateBucket::DeployRecords => "deploys",
             StateBucket::ImageDigests => "images",
         }
+    }
+
+    /// The version of the bucket's own layout, naming a `v<N>/` directory
+    /// inside the state directory; `None`: the state directory's version.
+    pub fn version(self) -> Option<u32> {
+        match self {
+            // v2: segments written once at the end of a run.
+            StateBucket::History => Some(2),
+            StateBucket::Graph
+            | StateBucket::StatCache
+            | StateBucket::TargetLayout
+            | StateBucket::Outputs
+            | StateBucket::EnvSalt
+            | StateBucket::LastPrune
+            | StateBucket::DeployRecords
+            | StateBucket::ImageDigests => None,
+        }
+    }
+
+    /// The path relative to the workspace's state directory.
+    pub fn relative_path(self) -> PathBuf {
+        let mut path = PathBuf::new();
+        if let Some(version) = self.version() {
+            path.push(format!("v{version}"));
+        }
+        path.push(self.name());
+        path
     }
 
     /// True for a directory, false for a file.
@@ -204,7 +233,7 @@ impl StateDir {
     }
 
     pub fn path(&self, bucket: StateBucket) -> PathBuf {
-        self.dir.join(bucket.name())
+        self.dir.join(bucket.relative_path())
     }
 }
 
@@ -235,7 +264,7 @@ mod tests {
             (StateBucket::Graph, "workspace-graph.json"),
             (StateBucket::StatCache, "stat-cache.bin"),
             (StateBucket::TargetLayout, "target-layout"),
-            (StateBucket::History, "history"),
+            (StateBucket::History, "v2/history"),
             (StateBucket::Outputs, "outputs.json"),
             (StateBucket::EnvSalt, "env-salt"),
             (StateBucket::LastPrune, "last-prune"),

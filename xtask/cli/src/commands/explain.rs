@@ -38,7 +38,11 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
         }
     }
     let in_cache = matches!(ws.cache.lookup(&now.key), Ok(Lookup::Hit(_)));
-    let Some(before) = History::last(&ws.state_dir, &args.task) else {
+    let last = History::last(&ws.state_dir, &args.task).unwrap_or_else(|error| {
+        eprintln!("warning: {}", error.warning());
+        None
+    });
+    let Some(before) = last else {
         println!(
             "no earlier successful run of {} is recorded here, so there is nothing to compare with",
             args.task
@@ -53,7 +57,7 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let changes = explain::diff(&before, &now.shown_inputs(&plan.env_salt));
+    let changes = explain::diff(&before.inputs, &now.shown_inputs(&plan.env_salt));
     if changes.is_empty() {
         if in_cache {
             println!("nothing changed since the last successful run: it will be a cache hit");
@@ -65,10 +69,10 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
         return Ok(ExitCode::SUCCESS);
     }
     // The stored inputs carry salted env hashes, so the key comes from the index.
-    let before_key = History::last_key(&ws.state_dir, &args.task).unwrap_or_default();
     println!(
-        "{} change(s) since the last successful run (key {before_key}):",
+        "{} change(s) since the last successful run (key {}):",
         changes.len(),
+        before.key,
     );
     for change in &changes {
         // File names come from the workspace, which a pull request controls.

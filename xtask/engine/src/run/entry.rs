@@ -9,6 +9,7 @@ use xtask_cache::{Artifact, Lookup, RestoreLimits};
 
 use super::{Runner, error_chain};
 use crate::events::{Event, TaskStatus};
+use crate::history::Manifest;
 use crate::output_state::{self, Seen};
 use crate::outputs::{self, OutputGlobs};
 use crate::plan::PlannedTask;
@@ -137,13 +138,15 @@ impl Runner<'_> {
         updates.extend(observed);
     }
 
-    /// The history `explain` compares the next run with.
+    /// The history `explain` compares the next run with: kept in memory and
+    /// written when the run ends. Encoded outside the lock, and only when
+    /// the task's key changed (a warm run encodes nothing).
     fn remember(&self, label: &str, planned: &PlannedTask) {
-        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        history.record(
-            label,
-            &planned.key,
-            &planned.shown_inputs(&self.plan.env_salt),
-        );
+        let lock = || self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if lock().is_current(label, &planned.key) {
+            return;
+        }
+        let manifest = Manifest::of(&planned.shown_inputs(&self.plan.env_salt));
+        lock().record(label, &planned.key, manifest);
     }
 }
