@@ -1,7 +1,8 @@
 //! Exit codes, documented in README.md#exit-codes and `--help`: 0 success,
 //! 1 a task failed, 2 the user's mistake (usage, configuration, a filter or
 //! task that names nothing), 3 an internal error or a problem of the
-//! environment (I/O, git or cargo missing or failing), 130 cancelled.
+//! environment (I/O, git or cargo missing or failing), 130 cancelled, 141
+//! stdout closed by its reader (`stdout.rs`, decided before this is asked).
 //!
 //! Errors say whose problem they are (`xtask_toolbox::fault::Classify`, and
 //! `is_internal` on git's and release's errors); this is the one place that
@@ -17,7 +18,8 @@ pub const HELP: &str = "Exit codes:
   1    a task failed
   2    a mistake in the command line or the configuration (usage, a bad value, an unknown task or package)
   3    an internal error or a problem of the environment (I/O, git or cargo missing or failing)
-  130  interrupted (Ctrl-C)";
+  130  interrupted (Ctrl-C)
+  141  stdout was closed by its reader (`| head`); a run still finishes its tasks";
 
 pub const USER_MISTAKE: u8 = 2;
 pub const SYSTEM_FAILURE: u8 = 3;

@@ -8,6 +8,7 @@
 mod args;
 mod commands;
 mod exit;
+mod stdout;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args = args::Cli::parse_from(args);
     match commands::dispatch(args) {
         Ok(code) => code,
+        // The reader has gone (`| head`): it wanted nothing more, say nothing.
+        Err(error) if stdout::is_closed(&error) => ExitCode::from(stdout::CLOSED_EXIT_CODE),
         Err(error) => {
             // Errors quote names from the workspace and the cache: shown safely.
             let text = xtask_report::safe_message(&render_error(&error), &Style::detect());

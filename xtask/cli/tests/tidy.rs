@@ -8,6 +8,8 @@
 //!   above it saying why;
 //! - only the crates ARCHITECTURE.md's invariants name print, reach the
 //!   network or start processes;
+//! - the cli writes stdout only through `stdout.rs` (`println!` panics when
+//!   the reader closes the pipe);
 //! - files are written in place only where the writer owns the file alone:
 //!   everything another run reads goes through `xtask_toolbox::atomic`
 //!   (temp + rename), so a killed run never leaves half a file behind.
@@ -382,4 +384,46 @@ fn only_the_named_crates_print_reach_the_network_or_start_processes() {
         "move these to a crate that may (or change ARCHITECTURE.md's invariants and POWERS in xtask/cli/tests/tidy.rs together):\n{}",
         offenders.join("\n")
     );
+}
+
+/// `println!`/`print!` (not `eprintln!`) or a direct `io::stdout()` in `code`.
+fn writes_stdout_directly(code: &str) -> bool {
+    let macro_call = ["println!", "print!("].iter().any(|call| {
+        code.match_indices(call)
+            .any(|(at, _)| !code[..at].ends_with(|c: char| c == 'e' || c.is_alphanumeric()))
+    });
+    macro_call || code.contains("io::stdout()")
+}
+
+#[test]
+fn the_cli_writes_stdout_only_through_its_helper() {
+    let mut offenders = Vec::new();
+    for (rel, text) in sources(&repo_root()) {
+        if !rel.starts_with("xtask/cli/src/") || rel == "xtask/cli/src/stdout.rs" {
+            continue;
+        }
+        for (number, line) in non_test_part(&text).lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if writes_stdout_directly(code) {
+                offenders.push(format!("{rel}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "write stdout with `out!`/`outln!` (xtask/cli/src/stdout.rs): a closed pipe then ends the command quietly instead of panicking:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_stdout_check_tells_print_from_eprint() {
+    assert!(writes_stdout_directly("    println!(\"{x}\");"));
+    assert!(writes_stdout_directly("x => print!(\"{x}\"),"));
+    assert!(writes_stdout_directly(
+        "let out = std::io::stdout().lock();"
+    ));
+    assert!(!writes_stdout_directly("    eprintln!(\"warning: {x}\");"));
+    assert!(!writes_stdout_directly("    eprint!(\"{x}\");"));
+    assert!(!writes_stdout_directly("    outln!(\"{x}\");"));
 }

@@ -9,6 +9,7 @@ use xtask_engine::scope;
 
 use super::scope_args;
 use crate::args::{AffectedArgs, AffectedFormat};
+use crate::stdout::outln;
 
 #[derive(Serialize)]
 struct Affected<'a> {
@@ -34,7 +35,7 @@ pub fn affected(ws: &Workspace, args: &AffectedArgs) -> anyhow::Result<ExitCode>
     match args.format {
         AffectedFormat::List => {
             for &p in &packages {
-                println!("{}", ws.graph.packages[p].name);
+                outln!("{}", ws.graph.packages[p].name);
             }
         }
         AffectedFormat::Json => {
@@ -49,7 +50,7 @@ pub fn affected(ws: &Workspace, args: &AffectedArgs) -> anyhow::Result<ExitCode>
                     })
                     .collect(),
             };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
     }
     Ok(ExitCode::SUCCESS)

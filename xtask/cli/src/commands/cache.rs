@@ -10,6 +10,7 @@ use xtask_engine::Workspace;
 use xtask_remote::{Blame, CliRemote};
 
 use crate::args::{CacheCommand, PruneArgs};
+use crate::stdout::outln;
 
 const DEFAULT_MAX_BYTES: u64 = 10 << 30;
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
@@ -26,7 +27,7 @@ pub fn cache(
         CacheCommand::Prune(args) => {
             let policy = prune_policy(ws, &args)?;
             let report = cache.prune(&policy).context("failed to prune the cache")?;
-            println!(
+            outln!(
                 "removed {} entries ({}) and {} temp files; {} entries ({}) remain",
                 report.removed_entries,
                 human_bytes(report.removed_bytes),
@@ -37,7 +38,7 @@ pub fn cache(
         }
         CacheCommand::Clean => {
             let report = cache.clean().context("failed to clean the cache")?;
-            println!(
+            outln!(
                 "removed {} entries ({})",
                 report.removed_entries,
                 human_bytes(report.removed_bytes)
@@ -51,33 +52,33 @@ fn status(ws: &Workspace, remote_flags: &CliRemote) -> anyhow::Result<ExitCode> 
     let cache = &ws.cache;
     let status = cache.status().context("failed to read the cache")?;
     let policy = configured_policy(ws);
-    println!("local cache   {}", cache.dir().display());
-    println!("entries       {}", status.entries);
-    println!("size          {}", human_bytes(status.total_bytes));
-    println!("oldest used   {}", age(status.oldest));
-    println!("newest used   {}", age(status.newest));
-    println!(
+    outln!("local cache   {}", cache.dir().display());
+    outln!("entries       {}", status.entries);
+    outln!("size          {}", human_bytes(status.total_bytes));
+    outln!("oldest used   {}", age(status.oldest));
+    outln!("newest used   {}", age(status.newest));
+    outln!(
         "limits        {} , {} days (cache.max-size, cache.max-age)",
         human_bytes(policy.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)),
         policy.max_age.unwrap_or(DEFAULT_MAX_AGE).as_secs() / 86_400
     );
     match super::remote_settings(ws, remote_flags) {
-        Ok(None) => println!(
+        Ok(None) => outln!(
             "remote cache  off (set [workspace.metadata.xtask.remote-cache] url, XTASK_REMOTE_CACHE_URL or --remote-cache=URL)"
         ),
         Ok(Some(settings)) => {
-            println!("remote cache");
+            outln!("remote cache");
             for (name, value) in settings.describe() {
-                println!("  {name:<20} {value}");
+                outln!("  {name:<20} {value}");
             }
         }
-        Err(error) if error.blame() == Blame::Environment => println!(
+        Err(error) if error.blame() == Blame::Environment => outln!(
             "remote cache  unusable here, so runs warn and use the local cache only: {error}"
         ),
         Err(error) => return Err(error.into()),
     }
     if status.tmp_files > 0 {
-        println!(
+        outln!(
             "temp files    {} ({}), left by interrupted writes; `cache prune` removes old ones",
             status.tmp_files,
             human_bytes(status.tmp_bytes)
@@ -91,13 +92,13 @@ fn verify(ws: &Workspace) -> anyhow::Result<ExitCode> {
     let report = cache.verify().context("failed to verify the cache")?;
     for bad in &report.removed {
         // The reason may quote a hostile entry's member names.
-        println!(
+        outln!(
             "removed {}: {}",
             bad.key,
             xtask_report::clean_message(&bad.reason.to_string())
         );
     }
-    println!(
+    outln!(
         "checked {} entries, {} damaged and removed",
         report.checked,
         report.removed.len()

@@ -43,6 +43,7 @@ impl CacheStatus {
 }
 
 use crate::args::DryRunFormat;
+use crate::stdout::outln;
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -104,11 +105,10 @@ pub fn print(
             files_hashed: plan.hashed_files,
             files_total: plan.total_files,
         };
-        println!("{}", serde_json::to_string_pretty(&dry_run)?);
+        outln!("{}", serde_json::to_string_pretty(&dry_run)?);
         return Ok(());
     }
-    print_text(&tasks);
-    Ok(())
+    print_text(&tasks)
 }
 
 /// Every task in plan order, with where the cache has it.
@@ -160,7 +160,7 @@ fn dry_run_tasks<'a>(
         .collect()
 }
 
-fn print_text(tasks: &[DryRunTask<'_>]) {
+fn print_text(tasks: &[DryRunTask<'_>]) -> anyhow::Result<()> {
     let hits = |location: CacheHit| {
         tasks
             .iter()
@@ -168,30 +168,30 @@ fn print_text(tasks: &[DryRunTask<'_>]) {
             .count()
     };
     let (local, remote) = (hits(CacheHit::Local), hits(CacheHit::Remote));
-    println!(
+    outln!(
         "Tasks to run ({} total, {} cached):",
         tasks.len(),
         local + remote
     );
     if remote > 0 {
-        println!("  ({remote} of them on the remote cache only)");
+        outln!("  ({remote} of them on the remote cache only)");
     }
     for task in tasks {
-        println!();
-        println!("{}", task.task_id);
-        println!("  key           = {}", task.key);
-        println!("  cache         = {}", task.status.describe());
-        println!(
+        outln!();
+        outln!("{}", task.task_id);
+        outln!("  key           = {}", task.key);
+        outln!("  cache         = {}", task.status.describe());
+        outln!(
             "  command       = {}",
             task.command.unwrap_or("<nothing to run>")
         );
         if task.batched {
-            println!(
+            outln!(
                 "  batched       = yes: one cargo invocation (-p per package) with the other ready `{}` tasks of the same settings",
                 task.task
             );
         }
-        println!(
+        outln!(
             "  directory     = {}",
             if task.directory.is_empty() {
                 "."
@@ -199,7 +199,7 @@ fn print_text(tasks: &[DryRunTask<'_>]) {
                 task.directory
             }
         );
-        println!("  inputs        = {} files", task.inputs.len());
+        outln!("  inputs        = {} files", task.inputs.len());
         if let Some(discovered) = &task.discovered {
             let names: Vec<&str> = discovered
                 .files
@@ -207,17 +207,18 @@ fn print_text(tasks: &[DryRunTask<'_>]) {
                 .chain(discovered.env.keys())
                 .map(String::as_str)
                 .collect();
-            println!("  discovered    = {}", names.join(", "));
+            outln!("  discovered    = {}", names.join(", "));
         }
-        println!(
+        outln!(
             "  outputs       = {}",
             xtask_config::glob::join(task.outputs)
         );
-        println!("  dependencies  = {}", task.dependencies.join(", "));
-        println!("  dependents    = {}", task.dependents.join(", "));
-        println!(
+        outln!("  dependencies  = {}", task.dependencies.join(", "));
+        outln!("  dependents    = {}", task.dependents.join(", "));
+        outln!(
             "  env           = {}",
             task.env.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use xtask_cache::Lookup;
 use xtask_engine::{Environment, History, Workspace, explain};
 
 use crate::args::ExplainArgs;
+use crate::stdout::outln;
 
 pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some((package, task)) = args.task.split_once('#') else {
@@ -27,14 +28,14 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
         bail!("package `{package}` has no task `{task}`");
     };
     let now = &plan.tasks[node];
-    println!("{}: key {}", args.task, now.key);
+    outln!("{}: key {}", args.task, now.key);
     if let Some(discovered) = &now.inputs.discovered {
-        println!("discovered inputs (what cargo reported its last run read beyond its own files):");
+        outln!("discovered inputs (what cargo reported its last run read beyond its own files):");
         for name in discovered.files.keys() {
-            println!("  file  {name}");
+            outln!("  file  {name}");
         }
         for name in discovered.env.keys() {
-            println!("  env   {name}");
+            outln!("  env   {name}");
         }
     }
     let in_cache = matches!(ws.cache.lookup(&now.key), Ok(Lookup::Hit(_)));
@@ -43,11 +44,11 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
         None
     });
     let Some(before) = last else {
-        println!(
+        outln!(
             "no earlier successful run of {} is recorded here, so there is nothing to compare with",
             args.task
         );
-        println!(
+        outln!(
             "cache: {}",
             if in_cache {
                 "HIT (an entry exists, from another run or machine)"
@@ -60,16 +61,16 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
     let changes = explain::diff(&before.inputs, &now.shown_inputs(&plan.env_salt));
     if changes.is_empty() {
         if in_cache {
-            println!("nothing changed since the last successful run: it will be a cache hit");
+            outln!("nothing changed since the last successful run: it will be a cache hit");
         } else {
-            println!(
+            outln!(
                 "nothing changed since the last successful run, but its entry is no longer in the cache (pruned or cleaned): it will run"
             );
         }
         return Ok(ExitCode::SUCCESS);
     }
     // The stored inputs carry salted env hashes, so the key comes from the index.
-    println!(
+    outln!(
         "{} change(s) since the last successful run (key {}):",
         changes.len(),
         before.key,
@@ -77,7 +78,7 @@ pub fn explain(mut ws: Workspace, args: &ExplainArgs) -> anyhow::Result<ExitCode
     for change in &changes {
         // File names come from the workspace, which a pull request controls.
         let name = xtask_report::clean_line(&change.name, false);
-        println!("  {:<16} {name}  {}", change.kind, change.what);
+        outln!("  {:<16} {name}  {}", change.kind, change.what);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use xtask_engine::{TaskGraph, Workspace};
 use xtask_graph::DepKind;
 
 use crate::args::{GraphArgs, GraphFormat};
+use crate::stdout::out;
 
 #[derive(Serialize)]
 struct Graph {
@@ -30,7 +31,7 @@ pub fn graph(ws: &Workspace, args: &GraphArgs) -> anyhow::Result<ExitCode> {
         let tasks = TaskGraph::build(&ws.graph, &ws.pipeline, &args.tasks, &scope)?;
         task_graph(&tasks)
     };
-    print!("{}", render(&graph, args.format)?);
+    out!("{}", render(&graph, args.format)?);
     Ok(ExitCode::SUCCESS)
 }
 

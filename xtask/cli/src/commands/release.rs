@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use crate::stdout::{out, outln};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use xtask_engine::Workspace;
@@ -84,7 +85,7 @@ pub fn release(ws: &Workspace, args: ReleaseArgs) -> anyhow::Result<ExitCode> {
                 .chars()
                 .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
                 .collect();
-            print!("{notes}");
+            out!("{notes}");
         }
         None => make_release(ws, &config, &repo, &args)?,
     }
@@ -112,15 +113,18 @@ fn make_release(
     }
     if !plan.packages.iter().any(PackagePlan::is_released) {
         if args.format == ReleaseFormat::Json {
-            println!("{{\"dry_run\": {}, \"records\": []}}", args.dry_run);
+            outln!("{{\"dry_run\": {}, \"records\": []}}", args.dry_run);
         }
         return Ok(());
     }
+    let mut shown = Ok(());
     if args.dry_run {
         show_dry_run(ws, &plan, &options, config, args)?;
     } else {
         let records = apply::apply(&ws.graph, &plan, repo, &options)?;
-        show_records(&records, args.format)?;
+        // Committed and tagged: a reader that stopped reading (a closed
+        // stdout) must not leave the release unpushed. Its error comes last.
+        shown = show_records(&records, args.format);
         if args.push {
             push(repo, config, &plan, &records)?;
         }
@@ -128,7 +132,7 @@ fn make_release(
     if args.publish {
         run_publish(ws, &plan, config, args, args.dry_run)?;
     }
-    Ok(())
+    shown
 }
 
 /// What a release would write, commit, tag and push.
@@ -152,7 +156,7 @@ fn show_dry_run(
             "files": names,
             "commit_message": apply::commit_message(plan),
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
     let mut text = format!("\ndry run: would write {}\n", names.join(", "));
@@ -163,14 +167,13 @@ fn show_dry_run(
     if args.push {
         let _ = writeln!(text, "  push to {}", config.remote);
     }
-    print_safe(&text);
-    Ok(())
+    print_safe(&text)
 }
 
 fn show_records(records: &[ReleaseRecord], format: ReleaseFormat) -> anyhow::Result<()> {
     if format == ReleaseFormat::Json {
         let json = serde_json::json!({ "dry_run": false, "records": records });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
     let mut text = String::from("\n");
@@ -182,8 +185,7 @@ fn show_records(records: &[ReleaseRecord], format: ReleaseFormat) -> anyhow::Res
             r.package, r.version, r.tag
         );
     }
-    print_safe(&text);
-    Ok(())
+    print_safe(&text)
 }
 
 /// The branch and the new tags, in one atomic push.
@@ -313,16 +315,17 @@ fn now_or_source_date() -> i64 {
 
 fn show_plan(plan: &Plan, format: ReleaseFormat) -> anyhow::Result<()> {
     match format {
-        ReleaseFormat::Json => println!("{}", serde_json::to_string_pretty(plan)?),
-        ReleaseFormat::Text => print_safe(&render_plan(plan)),
+        ReleaseFormat::Json => outln!("{}", serde_json::to_string_pretty(plan)?),
+        ReleaseFormat::Text => print_safe(&render_plan(plan))?,
     }
     Ok(())
 }
 
 /// Commit messages and names come from the repository: shown safely.
-fn print_safe(text: &str) {
+fn print_safe(text: &str) -> anyhow::Result<()> {
     let clean = xtask_report::safe_message(text.trim_end_matches('\n'), &Style::detect());
-    print!("{clean}");
+    out!("{clean}");
+    Ok(())
 }
 
 /// The plan for people: one block per package, released ones first.
