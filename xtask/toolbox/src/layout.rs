@@ -82,12 +82,7 @@ impl CacheBucket {
 
     /// The path relative to the cache directory.
     pub fn relative_path(self) -> PathBuf {
-        let mut path = PathBuf::new();
-        if let Some(version) = self.version() {
-            path.push(format!("v{version}"));
-        }
-        path.push(self.name());
-        path
+        versioned(self.version(), self.name())
     }
 }
 
@@ -168,12 +163,7 @@ impl StateBucket {
 
     /// The path relative to the workspace's state directory.
     pub fn relative_path(self) -> PathBuf {
-        let mut path = PathBuf::new();
-        if let Some(version) = self.version() {
-            path.push(format!("v{version}"));
-        }
-        path.push(self.name());
-        path
+        versioned(self.version(), self.name())
     }
 
     /// True for a directory, false for a file.
@@ -235,6 +225,16 @@ impl StateDir {
     pub fn path(&self, bucket: StateBucket) -> PathBuf {
         self.dir.join(bucket.relative_path())
     }
+}
+
+/// `v<version>/<name>`, or `<name>` for what is not versioned.
+fn versioned(version: Option<u32>, name: &str) -> PathBuf {
+    let mut path = PathBuf::new();
+    if let Some(version) = version {
+        path.push(format!("v{version}"));
+    }
+    path.push(name);
+    path
 }
 
 #[cfg(test)]
