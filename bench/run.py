@@ -303,9 +303,30 @@ def stop_all_daemons(ctx, root):
 # -------------------------------------------------------------- measuring
 
 
-def measure(argv, cwd, env, timeout, log_path):
+def gnu_time():
+    """GNU time's path if it works here, else None. Peak RSS is read through it: a
+    child this harness forks starts as a copy of this Python process, and wait4's
+    ru_maxrss keeps that copy's size across exec, so every figure below the
+    harness's own ~20 MB would read as ~20 MB. GNU time is a small C program: what
+    it forks starts small."""
+    path = shutil.which("time") or "/usr/bin/time"
+    try:
+        ok = subprocess.run([path, "-f", "%M", "-o", os.devnull, "true"],
+                            capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return path if ok else None
+
+
+def measure(argv, cwd, env, timeout, log_path, rss_via=None):
     """Run argv; return wall seconds, peak RSS (KiB, largest process of the tree that
-    was waited for: wait4's ru_maxrss), exit code and the combined output."""
+    was waited for: wait4's ru_maxrss), exit code and the combined output. With
+    `rss_via` (GNU time's path) the command runs under it and the peak RSS is the one
+    it reports; that run's wall time then includes GNU time's own start."""
+    rss_file = None
+    if rss_via:
+        rss_file = log_path + ".rss"
+        argv = [rss_via, "-f", "%M", "-o", rss_file, "--"] + list(argv)
     with open(log_path, "w+b") as out:
         t0 = time.perf_counter()
         try:
@@ -332,7 +353,14 @@ def measure(argv, cwd, env, timeout, log_path):
         out.seek(0)
         text = tools.strip_ansi(out.read().decode("utf-8", "replace"))
     rc = p.returncode if not killed else "timeout"
-    return {"wall_s": round(wall, 4), "maxrss_kb": ru.ru_maxrss, "rc": rc, "out": text}
+    maxrss = ru.ru_maxrss
+    if rss_file:
+        try:
+            with open(rss_file) as f:   # "Command exited with ..." may come first
+                maxrss = int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            maxrss = None
+    return {"wall_s": round(wall, 4), "maxrss_kb": maxrss, "rc": rc, "out": text}
 
 
 def expected(scenario, graph):
@@ -359,7 +387,7 @@ class Runner:
         os.makedirs(self.logs)
         self.seq = 0
 
-    def run(self, scenario, rep, timed=True):
+    def run(self, scenario, rep, timed=True, rss_via=None):
         c = self.tool.cmd(scenario, self.ws, self.home)
         if c is None:
             return None
@@ -384,7 +412,7 @@ class Runner:
                 if attempt:
                     log(f"    {self.tool.name} {scenario}: {dirty}; measuring again")
                     time.sleep(2 * attempt)
-                m = measure(argv, cwd, self.env, self.ctx.args.timeout, log_path)
+                m = measure(argv, cwd, self.env, self.ctx.args.timeout, log_path, rss_via)
                 dirty = self.tool.contaminated(scenario, m["out"])
                 if not dirty or scenario in EDITS or scenario == "cold":
                     break   # (a state-changing run cannot simply be repeated)
@@ -423,7 +451,8 @@ class Runner:
                 problems.append(f"{len(miss)} crates have no {tools.OUTPUT} after cold run "
                                 f"(e.g. {miss[0]})")
         return {"tool": self.tool.name, "scenario": scenario, "rep": rep, "timed": timed,
-                "phase": "timed" if timed else ("prime" if rep == 0 else "prewarm"),
+                "phase": "timed" if timed else ("prime" if rep == 0 else
+                                                 "rss" if rss_via else "prewarm"),
                 "argv": [os.path.relpath(a, self.ws) if a.startswith(self.ws + "/") else a
                          for a in argv],
                 "wall_s": m["wall_s"], "maxrss_kb": m["maxrss_kb"], "rc": m["rc"],
@@ -458,6 +487,10 @@ def real_problems(s):
 def summarize(samples):
     """scenario -> tool -> stats over the timed, successful, uncontaminated samples."""
     out = {}
+    probed = {}   # (scenario, tool) -> peak RSS KiB of the GNU time run
+    for s in samples:
+        if s.get("phase") == "rss" and s["rc"] == 0 and s["maxrss_kb"]:
+            probed[(s["scenario"], s["tool"])] = s["maxrss_kb"]
     for s in samples:
         if not s["timed"]:
             continue
@@ -477,10 +510,13 @@ def summarize(samples):
             d["n_unverified"] += 1
         d["walls"].append(s["wall_s"])
         d["rss"].append(s["maxrss_kb"])
-    for sc in out.values():
-        for d in sc.values():
+    for scenario, sc in out.items():
+        for tool, d in sc.items():
             w, r = d.pop("walls"), d.pop("rss")
             d["n"] = len(w)
+            d["rss_source"] = "wait4"
+            if w and (scenario, tool) in probed:
+                r, d["rss_source"] = [probed[(scenario, tool)]], "gnu-time"
             if w:
                 d.update(median_s=round(statistics.median(w), 4), min_s=min(w), max_s=max(w),
                          rss_median_mb=round(statistics.median(r) / 1024, 1),
@@ -514,8 +550,8 @@ def markdown(results):
         lines.append(f"**{k} skipped:** {v['reason']}")
     if skipped:
         lines.append("")
-    lines += ["Cells: median wall time [min–max] over the timed repetitions, then the median "
-              "peak RSS of the largest process. ⚠ = a sample whose task counts were wrong "
+    lines += ["Cells: median wall time [min–max] over the timed repetitions, then the "
+              "peak RSS of the largest process (one more, untimed run under GNU time: see bench/README.md). ⚠ = a sample whose task counts were wrong "
               "(see the JSON); ✗ = a failed command. The last column is xtask's median "
               "divided by the best peer's (target ≤ 0.5).", ""]
     for r in results:
@@ -691,6 +727,22 @@ def run_size(ctx, n, tool_objs, scenarios, peers_install, budget=None):
                     log(f"  [n{n} rep {rep}/{a.reps}] {sc:13} {r.tool.name:10} "
                         f"{fmt_s(s['wall_s']):>9} {rss:>7}  "
                         f"{s['total']}/{s['executed']} {tag}")
+        # One more, untimed run of each cell under GNU time, for its peak RSS (see
+        # gnu_time): the timed runs stay free of its start-up.
+        rss_via = gnu_time()
+        for sc in scenarios if rss_via else []:
+            for r in runners:
+                if sc in skipped.get(r.tool.name, {}):
+                    continue
+                if sc in PREWARM:
+                    pw = r.run(sc, a.reps + 1, timed=False)
+                    if pw:
+                        samples.append(pw)
+                s = r.run(sc, a.reps + 1, timed=False, rss_via=rss_via)
+                if s is not None and not s.get("unsupported"):
+                    samples.append(s)
+                    log(f"  [n{n} rss] {sc:13} {r.tool.name:10} "
+                        f"{(s['maxrss_kb'] or 0) / 1024:.1f} MB (GNU time)")
     finally:
         for r in runners:
             if r.tool.daemon:

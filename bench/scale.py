@@ -196,8 +196,11 @@ def markdown(doc):
                   f"median per size (crates: load) {per_size}. Other engineers' builds share "
                   "the machine: a slope between sizes measured at different loads says as "
                   "much about the load as about the tool.", ""]
-    lines += ["Cells: median wall time [min–max] over the timed repetitions · median peak RSS "
-              "of the largest process; for xtask also its ratio to turbo's median time and "
+    lines += ["Cells: median wall time [min–max] over the timed repetitions · peak RSS "
+              "of the largest process (from one more, untimed run under GNU time where it is "
+              "installed: a process this Python harness forks would otherwise carry the "
+              "harness's own ~20 MB into wait4's figure); for xtask also its ratio to "
+              "turbo's median time and "
               "RSS. The last column is the growth check: the log–log slope of the median "
               f"against files between consecutive sizes (≤ {SLOPE_LIMIT} passes: no worse "
               "than linear; below 1 the fixed costs still dominate). "
