@@ -115,8 +115,12 @@ pub fn execute(
         }
     });
     let batched_commands = into_inner(runner.batched_commands);
-    // Off the tasks' path: one segment and the index, whatever the count.
-    into_inner(history).save().into_iter().for_each(warn);
+    // Off the tasks' path: one segment and the index, whatever the count. The
+    // history lives in the cache directory: when the cache could not be
+    // written this run, it has said so once, and the history would fail too.
+    if !cache.writes_off() {
+        into_inner(history).save().into_iter().for_each(warn);
+    }
     output_state.apply(into_inner(output_updates));
     output_state.save();
 
