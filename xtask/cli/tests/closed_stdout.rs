@@ -9,17 +9,18 @@ use std::process::{Output, Stdio};
 
 use support::{CHAIN, Fixture, text};
 
-/// Runs `args` with stdout a pipe whose reader is gone before the first line.
+/// Runs `args` with stdout a pipe whose reader is gone before the child
+/// starts: every write to it fails (EPIPE), however little is written.
+/// (Closing the read end after spawning raced the child: a short output
+/// could land in the pipe's buffer first and the command exit 0.)
 fn with_stdout_closed(fx: &Fixture, args: &[&str]) -> Output {
-    let mut child = fx
-        .command(args)
-        .stdout(Stdio::piped())
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    fx.command(args)
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The only read end: from now on every write to the pipe fails (EPIPE).
-    drop(child.stdout.take());
-    child.wait_with_output().unwrap()
+        .output()
+        .unwrap()
 }
 
 fn assert_quiet(args: &[&str], output: &Output) {
