@@ -15,10 +15,25 @@ pub(crate) struct Found {
     pub is_symlink: bool,
 }
 
+/// Below this many files (as the last run found them) one walker thread is
+/// faster than several: at 255 files the parallel walk's thread starts and
+/// idle workers' 1 ms sleeps cost more than they save (warm hit 8.7 → 7.3 ms),
+/// while at 6,300 files two threads win (49 ms against 67 ms).
+const ONE_THREAD_BELOW_FILES: usize = 512;
+
 /// Lists the files git would consider: everything not excluded by
 /// `.gitignore`, `.git/info/exclude` or the global excludes file, including
 /// dotfiles, without following symlinks. `.git` and `skip` are not entered.
-pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError> {
+/// `files_last_time` (0: unknown) picks the number of walker threads.
+pub(crate) fn walk(
+    root: &Path,
+    skip: &[String],
+    files_last_time: usize,
+) -> Result<Vec<Found>, HashError> {
+    let threads = match files_last_time {
+        1..ONE_THREAD_BELOW_FILES => 1,
+        _ => 0, // the walker's default: one per core
+    };
     let skip: Vec<std::path::PathBuf> = skip.iter().map(|s| root.join(s)).collect();
     let skip_walk = skip.clone();
     let walker = WalkBuilder::new(root)
@@ -30,6 +45,7 @@ pub(crate) fn walk(root: &Path, skip: &[String]) -> Result<Vec<Found>, HashError
         .git_global(true)
         .require_git(false)
         .follow_links(false)
+        .threads(threads)
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             !(is_dir
@@ -184,5 +200,55 @@ impl Drop for ThreadVisitor<'_, '_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         found.append(&mut self.local);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(root: &Path, files_last_time: usize) -> Vec<String> {
+        let mut found: Vec<String> = walk(root, &["target".to_owned()], files_last_time)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn one_walker_thread_finds_what_several_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            (".gitignore", "*.log\n/out/\n"),
+            ("src/lib.rs", ""),
+            ("src/deep/a/b/c.rs", ""),
+            ("src/deep/.gitignore", "c.rs\n"),
+            ("src/deep/a/keep.rs", ""),
+            ("build.log", ""),
+            ("out/x.rs", ""),
+            ("target/debug/y", ""),
+            (".hidden/z.rs", ""),
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let expected = [
+            ".gitignore",
+            ".hidden/z.rs",
+            "src/deep/.gitignore",
+            "src/deep/a/keep.rs",
+            "src/lib.rs",
+        ];
+        assert_eq!(
+            paths(root, 0),
+            expected,
+            "unknown size: one thread per core"
+        );
+        assert_eq!(paths(root, 1), expected, "small: one thread");
+        assert_eq!(paths(root, ONE_THREAD_BELOW_FILES), expected, "large");
     }
 }

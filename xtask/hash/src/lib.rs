@@ -72,7 +72,7 @@ pub fn snapshot(
     cache: &mut StatCache,
 ) -> Result<Snapshot, HashError> {
     let scan_started = SystemTime::now();
-    let found = discover::walk(root, skip)?;
+    let found = discover::walk(root, skip, cache.len())?;
 
     let results: Vec<Result<(FileEntry, Option<u64>), HashError>> = found
         .par_iter()
