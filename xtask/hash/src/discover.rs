@@ -17,7 +17,7 @@ pub(crate) struct Found {
 
 /// Below this many files (as the last run found them) one walker thread is
 /// faster than several: at 255 files the parallel walk's thread starts and
-/// idle workers' 1 ms sleeps cost more than they save (warm hit 8.7 → 7.3 ms),
+/// idle workers' 1 ms sleeps cost more than they save (warm hit 6.7 → 6.0 ms),
 /// while at 6,300 files two threads win (49 ms against 67 ms).
 const ONE_THREAD_BELOW_FILES: usize = 512;
 
