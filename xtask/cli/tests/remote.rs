@@ -328,11 +328,13 @@ impl TurboServer {
             port,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // A Node server beside a parallel build on two cores can take over
+        // 30 s to listen (seen with Azurite).
+        let deadline = Instant::now() + Duration::from_secs(120);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "the server did not start on {port}"
+                "the server did not start on {port} within 120 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -68,16 +68,20 @@ impl Server {
             .spawn()
             .unwrap_or_else(|err| panic!("failed to start {what}: {err}"));
         let mut server = Server { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: on two cores beside a parallel build, a Node server
+        // (Azurite) has taken over 30 s to start listening.
+        let deadline = Instant::now() + Duration::from_secs(120);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = || {
+                std::fs::read_to_string(server.dir.path().join("server.log")).unwrap_or_default()
+            };
             if let Ok(Some(status)) = server.child.try_wait() {
-                let log = std::fs::read_to_string(server.dir.path().join("server.log"))
-                    .unwrap_or_default();
-                panic!("{what} exited with {status}:\n{log}");
+                panic!("{what} exited with {status}:\n{}", log());
             }
             assert!(
                 Instant::now() < deadline,
-                "{what} did not start listening on {port}"
+                "{what} did not start listening on {port} within 120 s:\n{}",
+                log()
             );
             thread::sleep(Duration::from_millis(50));
         }
