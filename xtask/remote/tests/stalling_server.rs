@@ -177,8 +177,12 @@ fn stalled_downloads_cost_a_bounded_number_of_timeouts_while_uploads_succeed() {
             _ => 3,
         };
         let bound = timeout * stalled_reads + Duration::from_millis(50) * u32::from(TASKS);
+        // Slack for a loaded machine (CI runs this beside a build on two
+        // cores: 10.7 s against a 6.8 s bound once). The exact bound is the
+        // GET count below; the time still catches a read that waits past
+        // its timeout (unbounded, ShortBody took 17.3 s against 3.8 s).
         assert!(
-            elapsed < bound + Duration::from_secs(2),
+            elapsed < bound + bound / 2 + Duration::from_secs(2),
             "{download:?}: {elapsed:?}, bound {bound:?}"
         );
         let gets = server.gets.load(Ordering::SeqCst);
