@@ -245,14 +245,7 @@ fn read_dir_or_empty(dir: &Path) -> Result<Vec<fs::DirEntry>, CacheError> {
     };
     let iter = match fs::read_dir(dir) {
         Ok(iter) => iter,
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(Vec::new());
-        }
+        Err(err) if xtask_toolbox::layout::is_absent(&err) => return Ok(Vec::new()),
         Err(source) => return Err(read_err(source)),
     };
     let mut entries = Vec::new();

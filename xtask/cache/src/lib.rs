@@ -313,7 +313,7 @@ impl LocalCache {
         let path = self.entry_path(key)?;
         let file = match File::open(&path) {
             Ok(file) => file,
-            Err(err) if is_absent(&err) => return Ok(Lookup::Miss),
+            Err(err) if xtask_toolbox::layout::is_absent(&err) => return Ok(Lookup::Miss),
             Err(source) => return Err(CacheError::Read { path, source }),
         };
         // Verify first, parse second: nothing is decoded from a file whose hash
@@ -414,7 +414,7 @@ impl LocalCache {
         let path = self.entry_path(key)?;
         let mut file = match File::open(&path) {
             Ok(file) => file,
-            Err(err) if is_absent(&err) => return Ok(None),
+            Err(err) if xtask_toolbox::layout::is_absent(&err) => return Ok(None),
             Err(source) => return Err(CacheError::Read { path, source }),
         };
         let mut bytes = Vec::new();
@@ -463,15 +463,6 @@ impl LocalCache {
             source,
         })
     }
-}
-
-/// No entry there: the file, or a directory on its way, does not exist (a
-/// cache dir that is a file makes `entries/…` "not a directory").
-fn is_absent(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
 }
 
 /// The checks `lookup` makes, on bytes in memory.

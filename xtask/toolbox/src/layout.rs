@@ -12,6 +12,7 @@
 //! Bumping a bucket's version moves it to a new `v<N>/` directory, so a newer
 //! and an older tool sharing the cache never read each other's files.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The directory name the cache directory gets at the workspace root when
@@ -235,6 +236,16 @@ fn versioned(version: Option<u32>, name: &str) -> PathBuf {
     }
     path.push(name);
     path
+}
+
+/// Nothing there: the file, or a directory on its way, does not exist (a
+/// cache directory that is a file makes `v1/entries/…` "not a directory").
+/// Every reader of the cache directory treats both as absent, not as errors.
+pub fn is_absent(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 #[cfg(test)]

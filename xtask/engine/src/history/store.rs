@@ -92,14 +92,7 @@ pub(crate) fn read_index(dir: &Path) -> Result<Index, HistoryError> {
         Ok(file) => file,
         // A directory on the way that is a file (a cache dir that is one) also
         // means there is no index: the cache's own warning says why.
-        Err(error)
-            if matches!(
-                error.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(Index::new());
-        }
+        Err(error) if xtask_toolbox::layout::is_absent(&error) => return Ok(Index::new()),
         Err(error) => return Err(read_error(error)),
     };
     let claimed = file.metadata().map_err(read_error)?.len();
