@@ -300,7 +300,7 @@ pub(crate) fn read_head(body: impl Read) -> Result<(Vec<u8>, Vec<u8>), Corruptio
     crate::decoder::with_decoder(body, |decoder| {
         let limited = LimitedReader::new(decoder, META_MAX + LOG_MAX + HEAD_SLACK);
         let mut archive = tar::Archive::new(TarGuard::new(limited));
-        let mut entries = archive.entries().map_err(archive_error)?;
+        let mut entries = archive.entries_with_seek().map_err(archive_error)?;
         let meta = read_head_member(entries.next(), META_NAME, META_MAX)?;
         let log = read_head_member(entries.next(), LOG_NAME, LOG_MAX)?;
         Ok((meta, log))

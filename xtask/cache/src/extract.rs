@@ -74,7 +74,7 @@ pub(crate) fn walk_members(
         .saturating_add(META_MAX + LOG_MAX + STREAM_SLACK);
     let mut tar = tar::Archive::new(TarGuard::new(LimitedReader::new(decoder, stream_limit)));
     let mut entries = tar
-        .entries()
+        .entries_with_seek()
         .map_err(|e| corrupt(archive::archive_error(e)))?;
     archive::check_head_member(entries.next(), META_NAME, META_MAX).map_err(corrupt)?;
     archive::check_head_member(entries.next(), LOG_NAME, LOG_MAX).map_err(corrupt)?;
