@@ -34,6 +34,7 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
         let remote = open_remote(&ws, remote_flags, &warn)?;
         let cache = TieredCache::new(&ws.cache, remote.as_ref().map(|(r, _)| r), &*warn);
         super::dry_run::print(&ws, &plan, &env, &cache, *format)?;
+        leave_to_exit(plan);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -88,7 +89,16 @@ pub fn run(mut ws: Workspace, args: RunArgs, remote_flags: &CliRemote) -> anyhow
         write_summary(&ws, path, &summary)?;
     }
     auto_prune(&ws);
+    leave_to_exit(plan);
     Ok(ExitCode::from(summary.exit_code.clamp(0, 255) as u8))
+}
+
+/// The plan is data only (no file, lock or child process): freeing its ~20
+/// allocations per input file one by one is work the process's exit does for
+/// free, 3.6% of a 300-crate warm hit's instructions. Only for a command
+/// that ends the process: a loop of runs (a watch mode) must drop its plans.
+fn leave_to_exit(plan: xtask_engine::Plan) {
+    std::mem::forget(plan);
 }
 
 /// Waits for the remote's uploads, bounded: a slow remote never holds a
