@@ -83,16 +83,15 @@ fn failure(verb: &str, key: &str, err: &object_store::Error) -> Failure {
     let kind = match err {
         object_store::Error::Unauthenticated { .. }
         | object_store::Error::PermissionDenied { .. } => FailureKind::Auth,
-        _ if [
-            "403",
-            "401",
-            "forbidden",
-            "signaturedoesnotmatch",
-            "invalidaccesskeyid",
-            "authorization",
-        ]
-        .iter()
-        .any(|word| lower.contains(word)) =>
+        _ if ["403", "401"].iter().any(|code| has_status(&lower, code))
+            || [
+                "forbidden",
+                "signaturedoesnotmatch",
+                "invalidaccesskeyid",
+                "authorization",
+            ]
+            .iter()
+            .any(|word| lower.contains(word)) =>
         {
             FailureKind::Auth
         }
@@ -102,6 +101,18 @@ fn failure(verb: &str, key: &str, err: &object_store::Error) -> Failure {
         _ => FailureKind::Server,
     };
     Failure::new(kind, format!("{verb} {key}: {text}"))
+}
+
+/// Whether `code` appears in `text` as a number of its own: object_store's
+/// messages also carry the object's hex key and the elapsed time
+/// (`in 102.782403ms`), in which any three digits can turn up.
+fn has_status(text: &str, code: &str) -> bool {
+    let bytes = text.as_bytes();
+    let part_of_a_number = |i: usize| bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.';
+    text.match_indices(code).any(|(at, _)| {
+        let end = at + code.len();
+        (at == 0 || !part_of_a_number(at - 1)) && (end == bytes.len() || !part_of_a_number(end))
+    })
 }
 
 impl Backend for CloudBackend {
@@ -186,5 +197,48 @@ fn object_name(prefix: &str, namespace: &str, key: &str) -> String {
         format!("{namespace}/{key}")
     } else {
         format!("{prefix}/{namespace}/{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(message: &str) -> FailureKind {
+        let err = object_store::Error::Generic {
+            store: "S3",
+            source: message.to_string().into(),
+        };
+        failure("PUT", "key", &err).kind
+    }
+
+    #[test]
+    fn digits_in_a_key_or_an_elapsed_time_are_not_a_status() {
+        // CI once saw a refused connection called "credentials refused":
+        // the elapsed time read `102.782403ms`.
+        let refused = "Error performing PUT http://127.0.0.1:9/bucket/prefix/main/\
+                       98240142403ab in 102.782403ms, after 1 retries, max_retries: 1, \
+                       retry_timeout: 30s - HTTP error: error sending request";
+        assert_eq!(kind_of(refused), FailureKind::Timeout);
+        assert_eq!(
+            kind_of("error sending request for http://h/b/401f: connect refused"),
+            FailureKind::Unreachable
+        );
+    }
+
+    #[test]
+    fn a_status_of_its_own_is_still_one() {
+        for message in [
+            "Client error with status 403 Forbidden: AccessDenied",
+            "HTTP status client error (401 Unauthorized) for url (http://h/b/k)",
+            "status 403",
+            "403: denied",
+        ] {
+            assert_eq!(kind_of(message), FailureKind::Auth, "{message}");
+        }
+        assert!(has_status("(403)", "403"));
+        assert!(!has_status("a403", "403"));
+        assert!(!has_status("4031", "403"));
+        assert!(!has_status("1.403", "403"));
     }
 }
