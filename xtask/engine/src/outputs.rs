@@ -30,6 +30,13 @@ struct Patterns {
 }
 
 impl Patterns {
+    fn nothing() -> Patterns {
+        Patterns {
+            literal: Vec::new(),
+            globs: GlobSet::empty(),
+        }
+    }
+
     fn is_match(&self, rel: &Path) -> bool {
         let bytes = rel.as_os_str().as_encoded_bytes();
         self.literal.iter().any(|path| path.as_bytes() == bytes) || self.globs.is_match(rel)
@@ -99,14 +106,8 @@ impl OutputGlobs {
             },
             // Matches nothing: nothing stored, nothing restored.
             _ => OutputGlobs {
-                include: Patterns {
-                    literal: Vec::new(),
-                    globs: GlobSet::empty(),
-                },
-                exclude: Patterns {
-                    literal: Vec::new(),
-                    globs: GlobSet::empty(),
-                },
+                include: Patterns::nothing(),
+                exclude: Patterns::nothing(),
                 bases: Vec::new(),
             },
         }
