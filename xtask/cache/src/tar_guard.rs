@@ -115,18 +115,16 @@ impl<R: Read> Read for TarGuard<R> {
 /// data left unread; a large one reads through a buffer as large as tar's.
 impl<R: Read> Seek for TarGuard<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let SeekFrom::Current(amt) = pos else {
+        let forward = match pos {
+            SeekFrom::Current(amt) => u64::try_from(amt).ok(),
+            SeekFrom::Start(_) | SeekFrom::End(_) => None,
+        };
+        let Some(mut left) = forward else {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "a tar stream only skips forward",
             ));
         };
-        let mut left = u64::try_from(amt).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a tar stream only skips forward",
-            )
-        })?;
         let mut small = [0u8; BLOCK as usize];
         let mut large = Vec::new();
         while left > 0 {
