@@ -128,6 +128,8 @@ pub enum Corruption {
     Archive(String),
     #[error("the archive holds a member that restore refuses: {0}")]
     Unsafe(String),
+    #[error("the entry file was replaced after it was looked up")]
+    Changed,
 }
 
 /// Why restore refused an archive member. Restore is a security boundary: the same

@@ -22,6 +22,7 @@ mod evict;
 mod extract;
 mod format;
 mod fsutil;
+mod head_index;
 mod paths;
 mod tar_guard;
 
@@ -32,6 +33,7 @@ use std::time::{Duration, SystemTime};
 
 pub use error::{CacheError, Corruption, LinkProblem, Refusal};
 pub use format::FRAME_CONTEXT;
+pub use head_index::HeadIndex;
 
 /// The largest log an entry may hold; `store` refuses a longer one and a hit
 /// reads at most this much, so callers keep stored logs below it.
@@ -41,6 +43,7 @@ use xtask_toolbox::layout::{CacheBucket, CacheDir};
 
 use crate::format::HEADER_LEN;
 use crate::fsutil::{ReadAt, TempFile};
+use crate::head_index::{MTIME_REFRESH_SECS, Probe};
 
 const ENTRY_SUFFIX: &str = ".tar.zst";
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
@@ -90,10 +93,12 @@ pub struct Artifact<'a> {
 
 /// A verified cache hit. It keeps the entry file open, so a concurrent `prune` or
 /// `store` of the same key cannot pull the data away between lookup and restore.
+/// A hit answered from a [`HeadIndex`] has no file open: its restore opens and
+/// verifies the file, and refuses one whose head is not the one it answered.
 pub struct Entry {
     key: String,
     path: PathBuf,
-    file: File,
+    file: Option<File>,
     meta: Vec<u8>,
     log: Vec<u8>,
 }
@@ -300,8 +305,6 @@ impl LocalCache {
             .join(format!("{key}{ENTRY_SUFFIX}")))
     }
 
-    /// Finds and verifies the entry for `key`. A damaged entry is removed and
-    /// reported as `Corrupt`; a hit counts as a use for eviction.
     /// Whether an entry for `key` exists, without reading or verifying it:
     /// for plans (`--dry-run`), where a damaged entry found later is still
     /// only a miss.
@@ -309,30 +312,55 @@ impl LocalCache {
         Ok(self.entry_path(key)?.is_file())
     }
 
+    /// Finds and verifies the entry for `key`. A damaged entry is removed and
+    /// reported as `Corrupt`; a hit counts as a use for eviction.
     pub fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
         let path = self.entry_path(key)?;
+        self.lookup_at(key, path)
+    }
+
+    /// [`LocalCache::lookup`], answered from `heads` with one `stat` when the
+    /// entry file is as it was when its head was recorded; the head of an
+    /// entry verified in full here is recorded for the next run.
+    pub fn lookup_indexed(&self, key: &str, heads: &HeadIndex) -> Result<Lookup, CacheError> {
+        let path = self.entry_path(key)?;
+        match heads.probe(key, &path) {
+            Probe::Known { meta, log } => {
+                return Ok(Lookup::Hit(Entry {
+                    key: key.to_owned(),
+                    path,
+                    file: None,
+                    meta: meta.to_vec(),
+                    log: log.to_vec(),
+                }));
+            }
+            Probe::Absent => return Ok(Lookup::Miss),
+            Probe::Unknown => {}
+        }
+        let lookup = self.lookup_at(key, path)?;
+        if let Lookup::Hit(entry) = &lookup
+            && let Some(file) = &entry.file
+        {
+            heads.record(key, file, &entry.meta, &entry.log);
+        }
+        Ok(lookup)
+    }
+
+    fn lookup_at(&self, key: &str, path: PathBuf) -> Result<Lookup, CacheError> {
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(err) if xtask_toolbox::layout::is_absent(&err) => return Ok(Lookup::Miss),
             Err(source) => return Err(CacheError::Read { path, source }),
         };
-        // Verify first, parse second: nothing is decoded from a file whose hash
-        // does not match.
-        let checked = format::verify_stream(key, ReadAt::new(&file, 0)).map_err(|source| {
-            CacheError::Read {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        let head = checked.and_then(|()| archive::read_head(ReadAt::new(&file, HEADER_LEN as u64)));
-        let (meta, log) = match head {
+        let (meta, log) = match verified_head(key, &file) {
             Ok(head) => head,
-            Err(Corruption::OtherVersion) => {
+            Err(HeadError::Io(source)) => return Err(CacheError::Read { path, source }),
+            Err(HeadError::Bad(Corruption::OtherVersion)) => {
                 // Useless to this version, and nothing is wrong: a quiet miss.
                 fsutil::remove_if_same(&path, &file)?;
                 return Ok(Lookup::Miss);
             }
-            Err(reason) => {
+            Err(HeadError::Bad(reason)) => {
                 fsutil::remove_if_same(&path, &file)?;
                 return Ok(Lookup::Corrupt {
                     key: key.to_owned(),
@@ -340,13 +368,11 @@ impl LocalCache {
                 });
             }
         };
-        // Least-recently-used eviction reads the mtime. Failing to bump it (a
-        // read-only cache, say) only makes eviction less accurate.
-        let _ = file.set_modified(SystemTime::now());
+        refresh_mtime(&file);
         Ok(Lookup::Hit(Entry {
             key: key.to_owned(),
             path,
-            file,
+            file: Some(file),
             meta,
             log,
         }))
@@ -520,13 +546,80 @@ impl Entry {
         limits: &RestoreLimits,
         filter: &dyn OutputFilter,
     ) -> Result<RestoreReport, CacheError> {
+        let reopened;
+        let file = match &self.file {
+            Some(file) => file,
+            None => {
+                reopened = self.reopen()?;
+                &reopened
+            }
+        };
         extract::restore(
             &self.key,
-            || ReadAt::new(&self.file, HEADER_LEN as u64),
+            || ReadAt::new(file, HEADER_LEN as u64),
             base_dir,
             limits,
             filter,
         )
+    }
+
+    /// The file of a hit answered from the index, verified in full now and
+    /// checked to hold the head the hit gave: the caller chose what to
+    /// restore from that head.
+    fn reopen(&self) -> Result<File, CacheError> {
+        let file = File::open(&self.path).map_err(|source| CacheError::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        let corrupt = |reason| CacheError::Corrupt {
+            key: self.key.clone(),
+            reason,
+        };
+        match verified_head(&self.key, &file) {
+            Ok((meta, log)) if meta == self.meta && log == self.log => Ok(file),
+            Ok(_) => Err(corrupt(Corruption::Changed)),
+            Err(HeadError::Io(source)) => Err(CacheError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+            Err(HeadError::Bad(reason)) => Err(corrupt(reason)),
+        }
+    }
+}
+
+/// Why an entry file's head could not be read.
+enum HeadError {
+    /// Reading failed: not the entry's fault.
+    Io(io::Error),
+    /// The entry is bad.
+    Bad(Corruption),
+}
+
+/// The head (meta, log) of the entry of `key` in `file`, after the whole
+/// file was checked against its hash: nothing is decoded from a file whose
+/// hash does not match.
+fn verified_head(key: &str, file: &File) -> Result<(Vec<u8>, Vec<u8>), HeadError> {
+    format::verify_stream(key, ReadAt::new(file, 0))
+        .map_err(HeadError::Io)?
+        .map_err(HeadError::Bad)?;
+    archive::read_head(ReadAt::new(file, HEADER_LEN as u64)).map_err(HeadError::Bad)
+}
+
+/// Least-recently-used eviction reads entry mtimes: a hit refreshes one older
+/// than [`MTIME_REFRESH_SECS`]. A younger one is left alone, so a warm run
+/// writes no metadata (and the head index's records stay valid). Failing to
+/// refresh (a read-only cache) only makes eviction less accurate.
+fn refresh_mtime(file: &File) {
+    let now = SystemTime::now();
+    let due = file
+        .metadata()
+        .and_then(|meta| meta.modified())
+        .map_or(true, |modified| {
+            now.duration_since(modified)
+                .is_ok_and(|age| age.as_secs() >= MTIME_REFRESH_SECS)
+        });
+    if due {
+        let _ = file.set_modified(now);
     }
 }
 

@@ -35,6 +35,60 @@ fn deleted_and_changed_outputs_are_restored_and_the_log_replayed() {
     assert!(out.contains("all 4 tasks cached"), "{out}");
 }
 
+/// The head index answers a warm hit without opening its entry once the
+/// entries are older than its racy margin: what it answers must still be
+/// restored, replayed and, when the index is damaged, read the long way.
+#[test]
+fn hits_answered_by_the_head_index_restore_and_replay() {
+    let fx = Fixture::new(CHAIN);
+    fx.ok(&["run", "check"]);
+    std::thread::sleep(Duration::from_millis(2100));
+    // Verifies every entry in full and records its head.
+    fx.ok(&["run", "check"]);
+    let workspaces = fx.path("turbo-cache/v1/workspaces");
+    let state = std::fs::read_dir(&workspaces)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let index = state.join("entry-heads.bin");
+    let recorded = std::fs::read(&index).expect("the second run writes the index");
+
+    std::fs::remove_file(fx.path("crates/a/.check.out")).unwrap();
+    fx.write("crates/b/.check.out", "tampered\n");
+    let out = fx.ok(&["run", "check"]);
+    assert_eq!(fx.read("crates/a/.check.out"), "ok\n");
+    assert_eq!(fx.read("crates/b/.check.out"), "ok\n");
+    assert!(
+        out.contains("a#check: checked a"),
+        "the log is replayed:\n{out}"
+    );
+    assert!(out.contains("all 4 tasks cached"), "{out}");
+    assert_eq!(
+        std::fs::read(&index).unwrap(),
+        recorded,
+        "a warm run writes no index"
+    );
+
+    // A damaged index is no index: every entry is read the long way, and the
+    // index is written again.
+    let mut damaged = recorded.clone();
+    damaged[recorded.len() / 2] ^= 0x20;
+    std::fs::write(&index, &damaged).unwrap();
+    let out = fx.ok(&["run", "check"]);
+    assert!(out.contains("a#check: checked a"), "{out}");
+    assert!(out.contains("all 4 tasks cached"), "{out}");
+    assert_ne!(std::fs::read(&index).unwrap(), damaged);
+
+    // An entry removed under the index is a miss that runs the task.
+    for file in entry_files(&fx) {
+        std::fs::remove_file(file).unwrap();
+    }
+    let out = fx.ok(&["run", "check"]);
+    assert!(out.contains("a#check: cache miss, executing"), "{out}");
+}
+
 #[test]
 fn intact_outputs_are_left_alone_on_a_hit() {
     use std::os::unix::fs::MetadataExt;

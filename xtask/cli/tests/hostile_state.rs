@@ -42,6 +42,8 @@ fn a_stat_cache_claiming_2_pow_64_entries_runs_under_1_gib() {
         ),
         ("outputs.json", b"{\"a\": [18446744073709551615"),
         ("v2/history/index.json", b"\xff\xfe not json"),
+        // The head index: its magic, then 2^32 - 1 records in 4 bytes.
+        ("entry-heads.bin", b"XHI1\xff\xff\xff\xffjunk"),
     ];
     for (name, content) in claims {
         std::fs::create_dir_all(state.join(name).parent().unwrap()).unwrap();

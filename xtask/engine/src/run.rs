@@ -20,6 +20,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Condvar, Mutex};
 use std::time::{Instant, SystemTime};
 
+use xtask_cache::HeadIndex;
+use xtask_toolbox::layout::StateBucket;
+
 pub(crate) use crate::error_chain::error_chain;
 
 use crate::env::Environment;
@@ -88,7 +91,8 @@ pub fn execute(
     let mut output_state = OutputState::load(&ws.state_dir);
     let output_updates = Mutex::new(Vec::new());
     let final_keys = FinalKeys::new(count);
-    let cache = TieredCache::new(&ws.cache, remote, &warn);
+    let heads = HeadIndex::load(&ws.state_dir.path(StateBucket::EntryHeads));
+    let cache = TieredCache::new(&ws.cache, remote, &warn).with_heads(&heads);
     let runner = Runner {
         final_keys: &final_keys,
         ws,
@@ -120,6 +124,8 @@ pub fn execute(
     // written this run, it has said so once, and the history would fail too.
     if !cache.writes_off() {
         into_inner(history).save().into_iter().for_each(warn);
+        // Losing the index only costs the next run one full lookup per task.
+        let _ = heads.save();
     }
     output_state.apply(into_inner(output_updates));
     output_state.save();

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use xtask_cache::{Artifact, CacheError, LocalCache, Lookup};
+use xtask_cache::{Artifact, CacheError, HeadIndex, LocalCache, Lookup};
 use xtask_remote::Remote;
 
 use crate::cache_faults::CacheFaults;
@@ -27,6 +27,8 @@ pub enum CacheHit {
 /// One run's view of the caches. `Sync`: the run's workers share it.
 pub struct TieredCache<'a> {
     local: &'a LocalCache,
+    /// Answers local hits whose entry file is unchanged with one `stat`.
+    heads: Option<&'a HeadIndex>,
     remote: Option<&'a Remote>,
     faults: CacheFaults,
     /// Where the local cache's warnings go (the remote has its own channel).
@@ -41,9 +43,18 @@ impl<'a> TieredCache<'a> {
     ) -> TieredCache<'a> {
         TieredCache {
             local,
+            heads: None,
             remote,
             faults: CacheFaults::new(local),
             warn,
+        }
+    }
+
+    /// Local lookups go through `heads`, which records what they verify.
+    pub fn with_heads(self, heads: &'a HeadIndex) -> TieredCache<'a> {
+        TieredCache {
+            heads: Some(heads),
+            ..self
         }
     }
 
@@ -61,7 +72,11 @@ impl<'a> TieredCache<'a> {
     /// The entry for `key`: local first; on a local miss, the remote's.
     /// `label` names the task in warnings.
     pub(crate) fn lookup(&self, label: &str, key: &str) -> Result<Lookup, CacheError> {
-        match self.local.lookup(key)? {
+        let local = match self.heads {
+            Some(heads) => self.local.lookup_indexed(key, heads)?,
+            None => self.local.lookup(key)?,
+        };
+        match local {
             Lookup::Miss => self.lookup_remote(label, key),
             local => Ok(local),
         }

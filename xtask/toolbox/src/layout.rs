@@ -105,6 +105,9 @@ pub enum StateBucket {
     History,
     /// Outputs as last written or restored, so intact ones are not restored.
     Outputs,
+    /// The heads (meta, log) of the cache entries the last runs hit, with
+    /// each entry file's identity (`xtask-cache`'s `HeadIndex`).
+    EntryHeads,
     /// The salt of the environment value hashes that are shown or stored.
     EnvSalt,
     /// Its modification time says when a run last pruned automatically.
@@ -118,12 +121,13 @@ pub enum StateBucket {
 }
 
 impl StateBucket {
-    pub const ALL: [StateBucket; 9] = [
+    pub const ALL: [StateBucket; 10] = [
         StateBucket::Graph,
         StateBucket::StatCache,
         StateBucket::TargetLayout,
         StateBucket::History,
         StateBucket::Outputs,
+        StateBucket::EntryHeads,
         StateBucket::EnvSalt,
         StateBucket::LastPrune,
         StateBucket::DeployRecords,
@@ -138,6 +142,7 @@ impl StateBucket {
             StateBucket::TargetLayout => "target-layout",
             StateBucket::History => "history",
             StateBucket::Outputs => "outputs.json",
+            StateBucket::EntryHeads => "entry-heads.bin",
             StateBucket::EnvSalt => "env-salt",
             StateBucket::LastPrune => "last-prune",
             StateBucket::DeployRecords => "deploys",
@@ -155,6 +160,7 @@ impl StateBucket {
             | StateBucket::StatCache
             | StateBucket::TargetLayout
             | StateBucket::Outputs
+            | StateBucket::EntryHeads
             | StateBucket::EnvSalt
             | StateBucket::LastPrune
             | StateBucket::DeployRecords
@@ -277,6 +283,7 @@ mod tests {
             (StateBucket::TargetLayout, "target-layout"),
             (StateBucket::History, "v2/history"),
             (StateBucket::Outputs, "outputs.json"),
+            (StateBucket::EntryHeads, "entry-heads.bin"),
             (StateBucket::EnvSalt, "env-salt"),
             (StateBucket::LastPrune, "last-prune"),
             (StateBucket::DeployRecords, "deploys"),
