@@ -62,6 +62,10 @@ impl xtask_toolbox::fault::Classify for HashError {
     }
 }
 
+/// Fewer files to hash than this are hashed on the calling thread: an edit
+/// or two is not worth starting the pool for.
+const PARALLEL_FROM: usize = 8;
+
 /// Walks `root` (skipping `.git` and the workspace-relative `skip` dirs, such
 /// as the target and cache directories) and hashes every file, reusing
 /// `cache` where the file's stat is unchanged. `cache` is updated in place;
@@ -74,45 +78,46 @@ pub fn snapshot(
     let scan_started = SystemTime::now();
     let found = discover::walk(root, skip, cache.len())?;
 
-    let results: Vec<Result<(FileEntry, Option<u64>), HashError>> = found
-        .par_iter()
-        .map(|file| {
-            let executable = file.stat.mode & 0o100 != 0;
-            if let Some(hash) = cache.get(&file.path, &file.stat) {
-                let entry = FileEntry {
-                    path: file.path.clone(),
-                    hash,
-                    executable,
-                    stat: file.stat,
-                };
-                return Ok((entry, None));
-            }
-            let abs = root.join(&file.path);
-            let hash = if file.is_symlink {
-                hash_symlink(&abs)?
-            } else {
-                hash_file(&abs, file.stat.size)?
-            };
-            let entry = FileEntry {
-                path: file.path.clone(),
-                hash,
-                executable,
-                stat: file.stat,
-            };
-            Ok((entry, Some(file.stat.size)))
-        })
+    // The stat cache answers first, on this thread: a warm run hashes
+    // nothing, and starting the thread pool for lookups alone cost more
+    // than the lookups (threads, cgroup reads, spinning workers).
+    let mut hashes: Vec<Option<blake3::Hash>> = found
+        .iter()
+        .map(|file| cache.get(&file.path, &file.stat))
         .collect();
+    let misses: Vec<usize> = (0..found.len()).filter(|&i| hashes[i].is_none()).collect();
+    let hash_one = |&i: &usize| {
+        let file = &found[i];
+        let abs = root.join(&file.path);
+        if file.is_symlink {
+            hash_symlink(&abs)
+        } else {
+            hash_file(&abs, file.stat.size)
+        }
+    };
+    let hashed: Vec<Result<blake3::Hash, HashError>> = if misses.len() < PARALLEL_FROM {
+        misses.iter().map(hash_one).collect()
+    } else {
+        misses.par_iter().map(hash_one).collect()
+    };
 
     let mut snapshot = Snapshot::default();
+    for (&i, hash) in misses.iter().zip(hashed) {
+        hashes[i] = Some(hash?);
+        snapshot.hashed += 1;
+        snapshot.hashed_bytes += found[i].stat.size;
+    }
     let mut fresh = StatCache::new_generation(scan_started);
-    for (file, result) in found.iter().zip(results) {
-        let (entry, hashed) = result?;
-        if let Some(bytes) = hashed {
-            snapshot.hashed += 1;
-            snapshot.hashed_bytes += bytes;
-        }
-        fresh.insert(&file.path, file.stat, entry.hash);
-        snapshot.files.push(entry);
+    // Every slot is filled now: answered by the stat cache or just hashed.
+    for (file, hash) in found.iter().zip(hashes) {
+        let Some(hash) = hash else { continue };
+        fresh.insert(&file.path, file.stat, hash);
+        snapshot.files.push(FileEntry {
+            path: file.path.clone(),
+            hash,
+            executable: file.stat.mode & 0o100 != 0,
+            stat: file.stat,
+        });
     }
     *cache = fresh;
     snapshot.files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
