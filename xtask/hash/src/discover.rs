@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use crate::HashError;
+use crate::global_excludes::global_excludes_file;
 use crate::stat_cache::FileStat;
 
 pub(crate) struct Found {
@@ -36,13 +37,17 @@ pub(crate) fn walk(
     };
     let skip: Vec<std::path::PathBuf> = skip.iter().map(|s| root.join(s)).collect();
     let skip_walk = skip.clone();
-    let walker = WalkBuilder::new(root)
+    let mut builder = WalkBuilder::new(root);
+    builder
         .hidden(false)
         .ignore(false)
         .parents(true)
         .git_ignore(true)
         .git_exclude(true)
-        .git_global(true)
+        // The global excludes file is added below as an explicit ignore
+        // file: the same rules at the same (lowest) precedence, rooted at the
+        // same directory, without the crate's regex for reading git config.
+        .git_global(false)
         .require_git(false)
         .follow_links(false)
         .threads(threads)
@@ -50,8 +55,13 @@ pub(crate) fn walk(
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             !(is_dir
                 && (entry.file_name() == ".git" || skip_walk.iter().any(|s| s == entry.path())))
-        })
-        .build_parallel();
+        });
+    if let Some(excludes) = global_excludes_file().filter(|path| path.is_file()) {
+        // A partly unreadable file keeps the rules it could read, as the
+        // crate's own global matcher does.
+        let _ = builder.add_ignore(excludes);
+    }
+    let walker = builder.build_parallel();
 
     let collector = Collector {
         found: Mutex::new(Vec::new()),

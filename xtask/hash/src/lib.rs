@@ -8,6 +8,7 @@
 
 mod discover;
 mod git_index;
+mod global_excludes;
 mod stat_cache;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
+pub use global_excludes::global_excludes_file;
 pub use stat_cache::{FileStat, StatCache};
 
 /// One input file.
