@@ -113,10 +113,13 @@ pub fn execute(
     let state = Mutex::new(Schedule::new(plan, &priorities, options.on_failure));
     let wake = Condvar::new();
     let workers = options.concurrency.clamp(1, count.max(1));
+    // This thread is one of the workers: a warm run of a few tasks would
+    // spend more on starting a thread than on its share of the hits.
     std::thread::scope(|scope| {
-        for _ in 0..workers {
+        for _ in 1..workers {
             scope.spawn(|| runner.work(&state, &wake, &priorities));
         }
+        runner.work(&state, &wake, &priorities);
     });
     let batched_commands = into_inner(runner.batched_commands);
     // Off the tasks' path: one segment and the index, whatever the count. The
