@@ -161,8 +161,16 @@ impl KeyInputs {
         // sorted, so the encoding is canonical. It cannot fail (string keys,
         // no custom serializers); if it ever did, sharing an empty encoding
         // would make different tasks share a key, so stop instead.
-        let encoded = serde_json::to_vec(self).expect("key inputs always serialize");
-        blake3::hash(&encoded).to_hex().to_string()
+        // One buffer per thread, reused: a plan encodes one key per task,
+        // and growing a fresh buffer for each was a tenth of the encoding.
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with_borrow_mut(|encoded| {
+            encoded.clear();
+            serde_json::to_writer(&mut *encoded, self).expect("key inputs always serialize");
+            blake3::hash(encoded).to_hex().to_string()
+        })
     }
 }
 
