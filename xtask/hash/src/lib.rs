@@ -70,8 +70,9 @@ const PARALLEL_FROM: usize = 8;
 
 /// Walks `root` (skipping `.git` and the workspace-relative `skip` dirs, such
 /// as the target and cache directories) and hashes every file, reusing
-/// `cache` where the file's stat is unchanged. `cache` is updated in place;
-/// the caller saves it.
+/// `cache` where the file's stat is unchanged. When anything was hashed,
+/// `cache` is replaced by what this walk saw, for the caller to save;
+/// otherwise it is left as it was.
 pub fn snapshot(
     root: &Path,
     skip: &[String],
@@ -109,19 +110,26 @@ pub fn snapshot(
         snapshot.hashed += 1;
         snapshot.hashed_bytes += found[i].stat.size;
     }
-    let mut fresh = StatCache::new_generation(scan_started);
+    // Nothing hashed: the loaded cache answered every file and stays as it
+    // is (the caller has nothing to save). Otherwise a new generation holds
+    // exactly the files found, under the racy-timestamp rule.
+    let mut fresh = (snapshot.hashed > 0).then(|| StatCache::new_generation(scan_started));
     // Every slot is filled now: answered by the stat cache or just hashed.
-    for (file, hash) in found.iter().zip(hashes) {
+    for (file, hash) in found.into_iter().zip(hashes) {
         let Some(hash) = hash else { continue };
-        fresh.insert(&file.path, file.stat, hash);
+        if let Some(fresh) = &mut fresh {
+            fresh.insert(&file.path, file.stat, hash);
+        }
         snapshot.files.push(FileEntry {
-            path: file.path.clone(),
-            hash,
             executable: file.stat.mode & 0o100 != 0,
+            path: file.path,
+            hash,
             stat: file.stat,
         });
     }
-    *cache = fresh;
+    if let Some(fresh) = fresh {
+        *cache = fresh;
+    }
     snapshot.files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     Ok(snapshot)
 }
