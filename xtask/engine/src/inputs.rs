@@ -4,11 +4,14 @@
 //! next run miss because the last one wrote them).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobSetBuilder};
 use xtask_config::{Anchor, InputPattern, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 use xtask_hash::{FileEntry, Snapshot};
+
+use crate::outputs::Patterns;
 
 /// The snapshot's files grouped by the package that owns them: the most
 /// deeply nested package directory containing the file, so a nested package's
@@ -87,14 +90,14 @@ pub fn task_inputs(
     files: &PackageFiles<'_>,
     package: PackageIndex,
     def: &TaskDef,
-    package_outputs: &GlobSet,
+    package_outputs: &Patterns,
 ) -> BTreeMap<String, String> {
     let dir = graph.packages[package].dir.as_str();
     let mut selected = BTreeMap::new();
     let defaults = |selected: &mut BTreeMap<String, String>| {
         for file in files.of(package) {
             let rel = relative_to(&file.path, dir);
-            if !package_outputs.is_match(rel) {
+            if !package_outputs.is_match(Path::new(rel)) {
                 selected.insert(rel.to_string(), manifest_value(file));
             }
         }
@@ -183,18 +186,6 @@ pub fn global_inputs(snapshot: &Snapshot, patterns: &[PathGlob]) -> BTreeMap<Str
         .filter(|f| include.is_match(&f.path) && !exclude.is_match(&f.path))
         .map(|f| (f.path.clone(), manifest_value(f)))
         .collect()
-}
-
-/// A glob set of output patterns, relative to the package directory.
-/// Root-anchored and negated outputs are left out: they are not in the package.
-pub fn output_globs<'a>(outputs: impl IntoIterator<Item = &'a PathGlob>) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for output in outputs {
-        if output.anchor() == Anchor::Package && !output.is_negated() {
-            builder.add(output.glob().clone());
-        }
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
 /// `path` relative to `dir` (both workspace-relative).

@@ -24,22 +24,38 @@ pub struct OutputGlobs {
 /// Globs as a glob set, except those without a wildcard, which are kept as
 /// the one path each matches: compiling a glob set per task was 4% of a
 /// 300-crate warm hit's instructions, and most outputs are plain paths.
-struct Patterns {
+#[derive(Clone)]
+pub(crate) struct Patterns {
     literal: Vec<String>,
     globs: GlobSet,
 }
 
 impl Patterns {
-    fn nothing() -> Patterns {
+    pub(crate) fn nothing() -> Patterns {
         Patterns {
             literal: Vec::new(),
             globs: GlobSet::empty(),
         }
     }
 
-    fn is_match(&self, rel: &Path) -> bool {
+    /// The package-relative outputs among `outputs` (not negated ones), for
+    /// leaving a package's outputs out of its default inputs.
+    pub(crate) fn package_outputs<'a>(outputs: impl IntoIterator<Item = &'a PathGlob>) -> Patterns {
+        let mut builder = PatternsBuilder::default();
+        for output in outputs {
+            if output.anchor() == Anchor::Package && !output.is_negated() {
+                // Each compiled once already (as a `PathGlob`): cannot fail.
+                let _ = builder.add(output.pattern().to_string());
+            }
+        }
+        builder.build().unwrap_or_else(|_| Patterns::nothing())
+    }
+
+    pub(crate) fn is_match(&self, rel: &Path) -> bool {
         let bytes = rel.as_os_str().as_encoded_bytes();
-        self.literal.iter().any(|path| path.as_bytes() == bytes) || self.globs.is_match(rel)
+        // An empty set still builds its match candidate (allocations).
+        self.literal.iter().any(|path| path.as_bytes() == bytes)
+            || (!self.globs.is_empty() && self.globs.is_match(rel))
     }
 }
 
@@ -301,6 +317,41 @@ mod tests {
         for glob in ["a/*", "a?", "[ab]", "{a,b}", "a\\*", "**"] {
             assert!(!is_literal(glob), "{glob}");
         }
+    }
+
+    #[test]
+    fn package_outputs_match_what_the_glob_set_of_them_matched() {
+        let outputs = globs(&[
+            ".check.out",
+            "dist/**",
+            "!dist/keep",
+            "$TURBO_ROOT$/root.txt",
+            "a b.txt",
+        ]);
+        // The matcher this replaces: every package-relative, positive output.
+        let mut before = globset::GlobSetBuilder::new();
+        for output in &outputs {
+            if output.anchor() == Anchor::Package && !output.is_negated() {
+                before.add(output.glob().clone());
+            }
+        }
+        let before = before.build().unwrap();
+        let now = Patterns::package_outputs(&outputs);
+        for candidate in [
+            ".check.out",
+            "src/.check.out",
+            ".check.outx",
+            "./.check.out",
+            "dist/a.js",
+            "dist/keep",
+            "root.txt",
+            "a b.txt",
+            "src/lib.rs",
+        ] {
+            let path = Path::new(candidate);
+            assert_eq!(now.is_match(path), before.is_match(path), "{candidate}");
+        }
+        assert!(!Patterns::package_outputs(&[]).is_match(Path::new(".check.out")));
     }
 
     #[test]

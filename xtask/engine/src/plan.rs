@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-use globset::GlobSet;
 use xtask_config::{Action, CargoKind, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{DepKind, PackageGraph, PackageIndex, cargo_config};
 use xtask_hash::{Snapshot, StatCache};
@@ -18,6 +17,7 @@ use crate::env::Environment;
 use crate::env_salt::EnvSalt;
 use crate::inputs::{self, PackageFiles};
 use crate::key::{CargoInputs, KeyDefinition, KeyInputs};
+use crate::outputs::Patterns;
 use crate::task_graph::{TaskGraph, UPSTREAM_EDGES};
 use crate::workspace::Workspace;
 
@@ -102,8 +102,8 @@ pub fn plan(
     }
     let global_files = inputs::global_inputs(&snapshot, &ws.pipeline.global_inputs);
 
-    let mut output_globs: HashMap<PackageIndex, GlobSet> = HashMap::new();
-    let mut compiled_outputs: HashMap<Vec<PathGlob>, GlobSet> = HashMap::new();
+    let mut output_globs: HashMap<PackageIndex, Patterns> = HashMap::new();
+    let mut compiled_outputs: HashMap<Vec<PathGlob>, Patterns> = HashMap::new();
     let mut cargo_context = None;
     let env_salt = EnvSalt::load_or_create(&ws.state_dir);
     let mut planned: Vec<Option<PlannedTask>> = (0..graph.nodes.len()).map(|_| None).collect();
@@ -247,8 +247,8 @@ pub fn take_snapshot(ws: &Workspace) -> Result<Snapshot, EngineError> {
 fn package_output_globs(
     ws: &Workspace,
     package: &str,
-    compiled: &mut HashMap<Vec<PathGlob>, GlobSet>,
-) -> GlobSet {
+    compiled: &mut HashMap<Vec<PathGlob>, Patterns>,
+) -> Patterns {
     let patterns: Vec<PathGlob> = ws
         .pipeline
         .task_names()
@@ -258,7 +258,7 @@ fn package_output_globs(
         .collect();
     compiled
         .entry(patterns)
-        .or_insert_with_key(|patterns| inputs::output_globs(patterns.iter()))
+        .or_insert_with_key(|patterns| Patterns::package_outputs(patterns.iter()))
         .clone()
 }
 
@@ -455,7 +455,7 @@ fn dependency_digest(
     if def.inputs.is_none() {
         return digest;
     }
-    let declared = inputs::task_inputs(&ws.graph, files, dep, def, &GlobSet::empty());
+    let declared = inputs::task_inputs(&ws.graph, files, dep, def, &Patterns::nothing());
     let mut hasher = blake3::Hasher::new();
     hasher.update(digest.as_bytes());
     for (path, value) in &declared {
