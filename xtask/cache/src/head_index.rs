@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use xtask_toolbox::bytes::ByteReader;
+
 const MAGIC: &[u8; 4] = b"XHI1";
 const KEY_LEN: usize = 64;
 const TRAILER_LEN: usize = 32;
@@ -261,14 +263,14 @@ fn decode(bytes: &[u8]) -> Option<HashMap<String, Record>> {
     if blake3::hash(content) != blake3::Hash::from_bytes(trailer.try_into().ok()?) {
         return None;
     }
-    let mut reader = Reader { bytes: content };
+    let mut reader = ByteReader::new(content);
     if reader.take(MAGIC.len())? != MAGIC {
         return None;
     }
     let count = reader.u32()? as usize;
     // The count is the file's claim: never size an allocation beyond what
     // the rest of the file can hold.
-    let mut records = HashMap::with_capacity(count.min(reader.bytes.len() / MIN_RECORD_LEN));
+    let mut records = HashMap::with_capacity(count.min(reader.remaining() / MIN_RECORD_LEN));
     for _ in 0..count {
         let key = std::str::from_utf8(reader.take(KEY_LEN)?).ok()?;
         if !xtask_toolbox::Key::is_valid(key) {
@@ -282,8 +284,8 @@ fn decode(bytes: &[u8]) -> Option<HashMap<String, Record>> {
             device: reader.u64()?,
         };
         let used_secs = reader.u64()?;
-        let meta = reader.part(MAX_RECORD_META)?;
-        let log = reader.part(MAX_RECORD_LOG)?;
+        let meta = part(&mut reader, MAX_RECORD_META)?;
+        let log = part(&mut reader, MAX_RECORD_LOG)?;
         let record = Record {
             identity,
             used_secs,
@@ -294,33 +296,13 @@ fn decode(bytes: &[u8]) -> Option<HashMap<String, Record>> {
             return None;
         }
     }
-    reader.bytes.is_empty().then_some(records)
+    (reader.remaining() == 0).then_some(records)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, tail) = self.bytes.split_at_checked(n)?;
-        self.bytes = tail;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    /// A length-prefixed part of at most `max` bytes.
-    fn part(&mut self, max: usize) -> Option<Vec<u8>> {
-        let len = self.u32()? as usize;
-        (len <= max).then(|| self.take(len).map(<[u8]>::to_vec))?
-    }
+/// A length-prefixed part of at most `max` bytes.
+fn part(reader: &mut ByteReader<'_>, max: usize) -> Option<Vec<u8>> {
+    let len = reader.u32()? as usize;
+    (len <= max).then(|| reader.take(len).map(<[u8]>::to_vec))?
 }
 
 #[cfg(test)]

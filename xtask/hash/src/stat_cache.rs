@@ -14,6 +14,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use xtask_toolbox::bytes::ByteReader;
+
 const MAGIC: &[u8; 4] = b"XSC1";
 
 /// Bytes of one saved entry with an empty name: name length (4), size, mtime,
@@ -136,14 +138,14 @@ impl StatCache {
 }
 
 fn decode(bytes: &[u8]) -> Option<StatCache> {
-    let mut reader = Reader { bytes };
+    let mut reader = ByteReader::new(bytes);
     if reader.take(4)? != MAGIC {
         return None;
     }
     let count = reader.u64()?;
     // The count is the file's own claim: never size an allocation beyond what
     // the rest of the file can hold (a 12-byte file may claim 2^64 entries).
-    let fits = reader.bytes.len() / MIN_RECORD_LEN;
+    let fits = reader.remaining() / MIN_RECORD_LEN;
     let mut entries =
         HashMap::with_capacity(usize::try_from(count).unwrap_or(usize::MAX).min(fits));
     for _ in 0..count {
@@ -163,27 +165,6 @@ fn decode(bytes: &[u8]) -> Option<StatCache> {
         entries,
         racy_after_ns: i64::MAX,
     })
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.bytes.len() < n {
-            return None;
-        }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Some(head)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
 }
 
 #[cfg(test)]

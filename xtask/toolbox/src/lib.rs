@@ -4,6 +4,7 @@
 //! failure means is the caller's decision.
 //!
 //! - [`atomic`]: temp-file-then-rename writes, for every file another run reads;
+//! - [`bytes`]: checked reads of the binary files runs write for each other;
 //! - [`layout`]: every directory and file under the cache directory, and its version;
 //! - [`Key`]: a task key, 64 lowercase hex digits, checked once;
 //! - [`units`]: one grammar for sizes (`1.5GiB`, `4096`) and durations (`30s`, `14d`);
@@ -15,6 +16,7 @@
 //!   decides the exit code.
 
 pub mod atomic;
+pub mod bytes;
 pub mod fault;
 mod key;
 pub mod layout;
