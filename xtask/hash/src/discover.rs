@@ -93,21 +93,38 @@ pub(crate) fn walk(
 /// Git never ignores a file it tracks: a nested `.gitignore` or
 /// `.git/info/exclude` naming one does not take it out of the inputs.
 fn add_tracked_but_ignored(root: &Path, skip: &[std::path::PathBuf], found: &mut Vec<Found>) {
-    let mut tracked = crate::git_index::tracked_paths(root);
+    crate::git_index::with_tracked_paths(root, |tracked| {
+        add_missing_tracked(root, skip, tracked, found);
+    });
+}
+
+fn add_missing_tracked(
+    root: &Path,
+    skip: &[std::path::PathBuf],
+    tracked: &[&str],
+    found: &mut Vec<Found>,
+) {
     if tracked.is_empty() {
         return;
     }
-    // Both sorted (git's index already is, byte-wise): one merge pass finds
-    // the tracked paths the walk did not report, without hashing every path.
-    tracked.sort_unstable();
+    // Both sorted (git's index already is, byte-wise; a file that says
+    // otherwise is sorted here): one merge pass finds the tracked paths the
+    // walk did not report, without hashing every path.
+    let sorted_copy;
+    let tracked = if tracked.is_sorted() {
+        tracked
+    } else {
+        let mut copy = tracked.to_vec();
+        copy.sort_unstable();
+        sorted_copy = copy;
+        &sorted_copy
+    };
     found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let mut missing = Vec::new();
     let mut walked = found.iter().map(|f| f.path.as_str()).peekable();
-    for path in &tracked {
-        while walked.next_if(|w| *w < path.as_str()).is_some() {}
-        if walked.peek() == Some(&path.as_str())
-            || path.split('/').any(|c| c == ".git" || c.is_empty())
-        {
+    for &path in tracked {
+        while walked.next_if(|w| *w < path).is_some() {}
+        if walked.peek() == Some(&path) || path.split('/').any(|c| c == ".git" || c.is_empty()) {
             continue;
         }
         let abs = root.join(path);
@@ -127,7 +144,7 @@ fn add_tracked_but_ignored(root: &Path, skip: &[std::path::PathBuf], found: &mut
             stat = stat.through_link(&abs);
         }
         missing.push(Found {
-            path: path.clone(),
+            path: path.to_owned(),
             stat,
             is_symlink,
         });
@@ -247,6 +264,54 @@ impl Drop for ThreadVisitor<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracked_files_the_walk_missed_are_added_whatever_the_index_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in ["a.rs", "b/hidden.rs", "c.rs", "target/t.rs"] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let walked = |names: &[&str]| -> Vec<Found> {
+            names
+                .iter()
+                .map(|name| Found {
+                    path: (*name).to_owned(),
+                    stat: FileStat::from_metadata(&std::fs::metadata(root.join(name)).unwrap()),
+                    is_symlink: false,
+                })
+                .collect()
+        };
+        let skip = [root.join("target")];
+        // Sorted as git writes it, and shuffled as a damaged or hostile index
+        // might be; deleted, skipped and `.git` paths stay out.
+        for tracked in [
+            [
+                "a.rs",
+                "b/hidden.rs",
+                "c.rs",
+                "gone.rs",
+                "target/t.rs",
+                ".git/x",
+            ],
+            [
+                "target/t.rs",
+                "c.rs",
+                ".git/x",
+                "gone.rs",
+                "b/hidden.rs",
+                "a.rs",
+            ],
+        ] {
+            let mut found = walked(&["c.rs", "a.rs"]);
+            add_missing_tracked(root, &skip, &tracked, &mut found);
+            let mut names: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
+            names.sort();
+            assert_eq!(names, ["a.rs", "b/hidden.rs", "c.rs"], "{tracked:?}");
+        }
+    }
 
     fn paths(root: &Path, files_last_time: usize) -> Vec<String> {
         let mut found: Vec<String> = walk(root, &["target".to_owned()], files_last_time)

@@ -4,6 +4,7 @@
 //! tracked files an ignore rule hid. The index is another program's file:
 //! every count and length is checked against the bytes that are there.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// An index larger than this is not read (hundreds of thousands of paths
@@ -12,33 +13,37 @@ const MAX_INDEX_BYTES: u64 = 256 << 20;
 /// Fixed part of an index entry, before the flags' optional extension.
 const ENTRY_FIXED: usize = 62;
 
-/// Tracked paths under `root`, relative to it with `/` separators, or empty
-/// when `root` is not in a git work tree or the index cannot be read.
-pub(crate) fn tracked_paths(root: &Path) -> Vec<String> {
-    let Some((work_tree, index)) = locate(root) else {
-        return Vec::new();
-    };
-    let Ok(meta) = std::fs::metadata(&index) else {
-        return Vec::new();
-    };
-    if meta.len() > MAX_INDEX_BYTES {
-        return Vec::new();
-    }
-    let Ok(bytes) = std::fs::read(&index) else {
-        return Vec::new();
+/// Calls `f` with the tracked paths under `root`, relative to it with `/`
+/// separators, in the index's order; with none when `root` is not in a git
+/// work tree or the index cannot be read. The paths borrow the index's own
+/// bytes (a warm run reads the whole index and copied every path twice).
+pub(crate) fn with_tracked_paths<R>(root: &Path, f: impl FnOnce(&[&str]) -> R) -> R {
+    let Some((bytes, prefix)) = read_index(root) else {
+        return f(&[]);
     };
     let Some(paths) = parse(&bytes) else {
-        return Vec::new();
+        return f(&[]);
     };
-    let prefix = match root.strip_prefix(&work_tree) {
-        Ok(rel) if rel.as_os_str().is_empty() => String::new(),
-        Ok(rel) => format!("{}/", rel.to_string_lossy()),
-        Err(_) => return Vec::new(),
+    let relative: Vec<&str> = paths
+        .iter()
+        .filter_map(|path| path.strip_prefix(prefix.as_str()))
+        .collect();
+    f(&relative)
+}
+
+/// The index file's bytes and the prefix of `root` inside its work tree
+/// (`""` or `dir/`).
+fn read_index(root: &Path) -> Option<(Vec<u8>, String)> {
+    let (work_tree, index) = locate(root)?;
+    if std::fs::metadata(&index).ok()?.len() > MAX_INDEX_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(&index).ok()?;
+    let prefix = match root.strip_prefix(&work_tree).ok()? {
+        rel if rel.as_os_str().is_empty() => String::new(),
+        rel => format!("{}/", rel.to_string_lossy()),
     };
-    paths
-        .into_iter()
-        .filter_map(|path| path.strip_prefix(prefix.as_str()).map(str::to_string))
-        .collect()
+    Some((bytes, prefix))
 }
 
 /// The work tree and index file of the repository containing `dir`.
@@ -62,8 +67,10 @@ fn locate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-/// Paths of the index's entries (stage 0 and conflict stages alike).
-fn parse(bytes: &[u8]) -> Option<Vec<String>> {
+/// Paths of the index's entries (stage 0 and conflict stages alike):
+/// borrowed from `bytes`, but for version 4, whose paths are compressed
+/// against the one before.
+fn parse(bytes: &[u8]) -> Option<Vec<Cow<'_, str>>> {
     if bytes.len() < 12 || &bytes[..4] != b"DIRC" {
         return None;
     }
@@ -97,18 +104,16 @@ fn parse(bytes: &[u8]) -> Option<Vec<String>> {
             let mut path = previous.get(..keep)?.to_string();
             path.push_str(std::str::from_utf8(&bytes[suffix_at..suffix_at + len]).ok()?);
             at = suffix_at + len + 1;
-            path
+            previous.clone_from(&path);
+            Cow::Owned(path)
         } else {
             let len = bytes.get(path_at..)?.iter().position(|&b| b == 0)?;
-            let path = std::str::from_utf8(&bytes[path_at..path_at + len])
-                .ok()?
-                .to_string();
+            let path = std::str::from_utf8(&bytes[path_at..path_at + len]).ok()?;
             // Entries are padded with NULs to a multiple of 8 bytes.
             let entry_len = path_at - at + len;
             at += (entry_len + 8) & !7;
-            path
+            Cow::Borrowed(path)
         };
-        previous.clone_from(&path);
         paths.push(path);
     }
     Some(paths)
@@ -194,16 +199,15 @@ mod tests {
             std::fs::write(dir.path().join(file), "x").unwrap();
         }
         git(&["add", "-A"]);
-        let mut all = tracked_paths(dir.path());
-        all.sort();
-        assert_eq!(all, ["sub/deep/y.txt", "sub/z.txt", "x.txt"]);
+        let tracked = |root: &Path| with_tracked_paths(root, |paths| paths.join(","));
+        let all = tracked(dir.path());
         assert_eq!(
-            tracked_paths(&dir.path().join("sub")),
-            ["deep/y.txt", "z.txt"]
+            all, "sub/deep/y.txt,sub/z.txt,x.txt",
+            "in the index's order"
         );
+        assert_eq!(tracked(&dir.path().join("sub")), "deep/y.txt,z.txt");
         git(&["update-index", "--index-version", "4"]);
-        let mut v4 = tracked_paths(dir.path());
-        v4.sort();
-        assert_eq!(v4, all);
+        assert_eq!(tracked(dir.path()), all);
+        assert_eq!(tracked(&dir.path().join("sub")), "deep/y.txt,z.txt");
     }
 }
