@@ -234,7 +234,7 @@ pub fn take_snapshot(ws: &Workspace) -> Result<Snapshot, EngineError> {
         .path(xtask_toolbox::layout::StateBucket::StatCache);
     let mut stat_cache = StatCache::load(&stat_path);
     let snapshot = xtask_hash::snapshot(&ws.root, &ws.skipped_dirs(), &mut stat_cache)?;
-    if snapshot.hashed > 0 {
+    if snapshot.hashed > 0 || stat_cache.wants_save() {
         // Losing the stat cache only costs re-hashing next time.
         let _ = stat_cache.save(&stat_path);
     }

@@ -79,14 +79,18 @@ pub fn snapshot(
     cache: &mut StatCache,
 ) -> Result<Snapshot, HashError> {
     let scan_started = SystemTime::now();
-    let found = discover::walk(root, skip, cache.len())?;
+    let mut found = discover::walk(root, skip, cache.len())?;
+    // In name order: the stat cache is, so each lookup compares with the
+    // next record only, and the snapshot comes out sorted.
+    found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
 
     // The stat cache answers first, on this thread: a warm run hashes
     // nothing, and starting the thread pool for lookups alone cost more
     // than the lookups (threads, cgroup reads, spinning workers).
+    let mut lookups = cache.lookups();
     let mut hashes: Vec<Option<blake3::Hash>> = found
         .iter()
-        .map(|file| cache.get(&file.path, &file.stat))
+        .map(|file| lookups.get(&file.path, &file.stat))
         .collect();
     let misses: Vec<usize> = (0..found.len()).filter(|&i| hashes[i].is_none()).collect();
     let hash_one = |&i: &usize| {
@@ -130,7 +134,6 @@ pub fn snapshot(
     if let Some(fresh) = fresh {
         *cache = fresh;
     }
-    snapshot.files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     Ok(snapshot)
 }
 

@@ -9,7 +9,6 @@
 //! within the same timestamp tick without its stat changing, so such an entry
 //! is not remembered and the file is hashed again next time.
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,11 +65,30 @@ impl FileStat {
     }
 }
 
+/// One remembered file: its name (a range of the cache's name bytes), the
+/// stat it had and its hash.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    name_at: usize,
+    name_len: usize,
+    stat: FileStat,
+    hash: blake3::Hash,
+}
+
+/// Remembered hashes, sorted by name. Names live in one byte buffer (for a
+/// loaded cache, the file's own bytes), so loading allocates nothing per
+/// file, and a walk that asks in name order finds each one by comparing
+/// with the next record alone.
 #[derive(Debug, Default)]
 pub struct StatCache {
-    entries: HashMap<String, (FileStat, blake3::Hash)>,
+    names: Vec<u8>,
+    /// Sorted by name, each name once.
+    records: Vec<Record>,
     /// Entries changed at or after this instant (ns since the epoch) are racy.
     racy_after_ns: i64,
+    /// Loaded from a file out of name order: saving it again spares the next
+    /// loads the sort.
+    resorted: bool,
 }
 
 impl StatCache {
@@ -81,31 +99,76 @@ impl StatCache {
             .unwrap_or_default()
             .saturating_sub(RACY_MARGIN);
         StatCache {
-            entries: HashMap::new(),
+            names: Vec::new(),
+            records: Vec::new(),
             racy_after_ns: i64::try_from(started.as_nanos()).unwrap_or(i64::MAX),
+            resorted: false,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.records.is_empty()
     }
 
-    pub(crate) fn get(&self, path: &str, stat: &FileStat) -> Option<blake3::Hash> {
-        match self.entries.get(path) {
-            Some((known, hash)) if known == stat => Some(*hash),
-            _ => None,
+    /// Whether the file it was loaded from was out of name order (written
+    /// by an older version): worth saving even when nothing changed.
+    pub fn wants_save(&self) -> bool {
+        self.resorted
+    }
+
+    fn name(&self, record: &Record) -> &[u8] {
+        &self.names[record.name_at..record.name_at + record.name_len]
+    }
+
+    /// Where `path` is, or would go.
+    fn search(&self, path: &[u8]) -> Result<usize, usize> {
+        self.records
+            .binary_search_by(|record| self.name(record).cmp(path))
+    }
+
+    /// A cursor for lookups in name order (see [`Lookups::get`]).
+    pub(crate) fn lookups(&self) -> Lookups<'_> {
+        Lookups {
+            cache: self,
+            next: 0,
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn get(&self, path: &str, stat: &FileStat) -> Option<blake3::Hash> {
+        self.lookups().get(path, stat)
     }
 
     pub(crate) fn insert(&mut self, path: &str, stat: FileStat, hash: blake3::Hash) {
         if stat.mtime_ns >= self.racy_after_ns || stat.ctime_ns >= self.racy_after_ns {
             return;
         }
-        self.entries.insert(path.to_string(), (stat, hash));
+        let record = Record {
+            name_at: self.names.len(),
+            name_len: path.len(),
+            stat,
+            hash,
+        };
+        // In name order (as a walk inserts) this appends; otherwise it
+        // finds its place, and a name inserted again replaces its record.
+        let appends = self
+            .records
+            .last()
+            .is_none_or(|last| self.name(last) < path.as_bytes());
+        let place = if appends {
+            Err(self.records.len())
+        } else {
+            self.search(path.as_bytes())
+        };
+        self.names.extend_from_slice(path.as_bytes());
+        match place {
+            Ok(found) => self.records[found] = record,
+            Err(at) => self.records.insert(at, record),
+        }
     }
 
     /// Reads a saved cache; a missing or unreadable file is an empty cache
@@ -113,32 +176,67 @@ impl StatCache {
     pub fn load(path: &Path) -> StatCache {
         std::fs::read(path)
             .ok()
-            .and_then(|bytes| decode(&bytes))
+            .and_then(decode)
             .unwrap_or_default()
     }
 
     /// Writes the cache atomically (temp file, then rename), so a killed run
-    /// or a concurrent one never leaves a torn file.
+    /// or a concurrent one never leaves a torn file. Records are written in
+    /// name order.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let mut out = Vec::with_capacity(16 + self.entries.len() * 96);
+        let mut out = Vec::with_capacity(16 + self.records.len() * 96);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(self.entries.len() as u64).to_le_bytes());
-        for (name, (stat, hash)) in &self.entries {
+        out.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
+        for record in &self.records {
+            let (name, stat) = (self.name(record), &record.stat);
             out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(name);
             out.extend_from_slice(&stat.size.to_le_bytes());
             out.extend_from_slice(&stat.mtime_ns.to_le_bytes());
             out.extend_from_slice(&stat.ctime_ns.to_le_bytes());
             out.extend_from_slice(&stat.inode.to_le_bytes());
             out.extend_from_slice(&stat.mode.to_le_bytes());
-            out.extend_from_slice(hash.as_bytes());
+            out.extend_from_slice(record.hash.as_bytes());
         }
         xtask_toolbox::atomic::write(path, &out)
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<StatCache> {
-    let mut reader = ByteReader::new(bytes);
+/// Lookups that remember where the last one ended: asked in name order, as
+/// the snapshot asks, each is one comparison with the next record; out of
+/// order, a binary search.
+pub(crate) struct Lookups<'c> {
+    cache: &'c StatCache,
+    next: usize,
+}
+
+impl Lookups<'_> {
+    pub(crate) fn get(&mut self, path: &str, stat: &FileStat) -> Option<blake3::Hash> {
+        let cache = self.cache;
+        let path = path.as_bytes();
+        let at = match cache.records.get(self.next) {
+            Some(record) if cache.name(record) == path => Ok(self.next),
+            _ => cache.search(path),
+        };
+        match at {
+            Ok(i) => {
+                self.next = i + 1;
+                let record = &cache.records[i];
+                (record.stat == *stat).then_some(record.hash)
+            }
+            Err(i) => {
+                self.next = i;
+                None
+            }
+        }
+    }
+}
+
+/// The records of a saved cache. Names stay in the file's bytes; a file
+/// written out of order (by an older version) is sorted once, and of a name
+/// saved twice the later record counts, as a map's insert would have it.
+fn decode(bytes: Vec<u8>) -> Option<StatCache> {
+    let mut reader = ByteReader::new(&bytes);
     if reader.take(4)? != MAGIC {
         return None;
     }
@@ -146,11 +244,11 @@ fn decode(bytes: &[u8]) -> Option<StatCache> {
     // The count is the file's own claim: never size an allocation beyond what
     // the rest of the file can hold (a 12-byte file may claim 2^64 entries).
     let fits = reader.remaining() / MIN_RECORD_LEN;
-    let mut entries =
-        HashMap::with_capacity(usize::try_from(count).unwrap_or(usize::MAX).min(fits));
+    let mut records = Vec::with_capacity(usize::try_from(count).unwrap_or(usize::MAX).min(fits));
     for _ in 0..count {
-        let len = reader.u32()? as usize;
-        let name = std::str::from_utf8(reader.take(len)?).ok()?.to_string();
+        let name_len = reader.u32()? as usize;
+        let name_at = bytes.len() - reader.remaining();
+        reader.take(name_len)?;
         let stat = FileStat {
             size: reader.u64()?,
             mtime_ns: reader.u64()? as i64,
@@ -159,11 +257,32 @@ fn decode(bytes: &[u8]) -> Option<StatCache> {
             mode: reader.u32()?,
         };
         let hash = blake3::Hash::from_bytes(reader.take(32)?.try_into().ok()?);
-        entries.insert(name, (stat, hash));
+        records.push(Record {
+            name_at,
+            name_len,
+            stat,
+            hash,
+        });
+    }
+    let name = |r: &Record| &bytes[r.name_at..r.name_at + r.name_len];
+    let resorted = !records.is_sorted_by(|a, b| name(a) < name(b));
+    if resorted {
+        // Stable: of equal names the later stays last, and is the one kept.
+        records.sort_by(|a, b| name(a).cmp(name(b)));
+        let mut deduped: Vec<Record> = Vec::with_capacity(records.len());
+        for record in records {
+            match deduped.last_mut() {
+                Some(last) if name(last) == name(&record) => *last = record,
+                _ => deduped.push(record),
+            }
+        }
+        records = deduped;
     }
     Some(StatCache {
-        entries,
+        names: bytes,
+        records,
         racy_after_ns: i64::MAX,
+        resorted,
     })
 }
 
@@ -191,7 +310,7 @@ mod tests {
         cache.insert("src/lib.rs", stat, blake3::hash(b"abc"));
         let bytes = encoded(&cache);
         assert_eq!(bytes.len(), 12 + MIN_RECORD_LEN + "src/lib.rs".len());
-        let back = decode(&bytes).unwrap();
+        let back = decode(bytes).unwrap();
         assert_eq!(back.get("src/lib.rs", &stat), Some(blake3::hash(b"abc")));
     }
 
@@ -201,7 +320,7 @@ mod tests {
         // what the file can hold (nothing), not by the claim.
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode(&bytes).is_none());
+        assert!(decode(bytes.clone()).is_none());
         // One real entry, a claim of a billion: the first decodes, the second
         // is missing, the file is refused; the reservation was for one.
         let mut cache = StatCache::new_generation(SystemTime::now() + Duration::from_secs(3600));
@@ -215,7 +334,95 @@ mod tests {
         cache.insert("a", stat, blake3::hash(b"a"));
         let mut bytes = encoded(&cache);
         bytes[4..12].copy_from_slice(&1_000_000_000u64.to_le_bytes());
-        assert!(decode(&bytes).is_none());
+        assert!(decode(bytes.clone()).is_none());
         assert_eq!((bytes.len() - 12) / MIN_RECORD_LEN, 1);
+    }
+
+    fn stat(n: u64) -> FileStat {
+        FileStat {
+            size: n,
+            mtime_ns: 1,
+            ctime_ns: 1,
+            inode: n,
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn lookups_in_any_order_answer_what_a_map_would() {
+        let names: Vec<String> = (0..200u64)
+            .map(|n| format!("crates/c{}/src/m{}.rs", (n * 37) % 23, (n * 11) % 17))
+            .collect();
+        let mut cache = StatCache::new_generation(SystemTime::now() + Duration::from_secs(3600));
+        let mut expected = std::collections::HashMap::new();
+        // Inserted out of order, some names twice: the later insert counts.
+        for (n, name) in names.iter().enumerate() {
+            let hash = blake3::hash(&n.to_le_bytes());
+            cache.insert(name, stat(n as u64 % 5), hash);
+            expected.insert(name.clone(), (stat(n as u64 % 5), hash));
+        }
+        let back = decode(encoded(&cache)).unwrap();
+        assert_eq!(back.len(), expected.len());
+        let mut sorted: Vec<&String> = expected.keys().collect();
+        sorted.sort();
+        let mut reversed = sorted.clone();
+        reversed.reverse();
+        let shuffled: Vec<&String> = names.iter().rev().step_by(3).chain(&names).collect();
+        for order in [&sorted, &reversed, &shuffled] {
+            let mut lookups = back.lookups();
+            for name in order {
+                let (stat, hash) = expected[*name];
+                assert_eq!(lookups.get(name, &stat), Some(hash), "{name}");
+                let other = FileStat {
+                    size: stat.size + 9,
+                    ..stat
+                };
+                assert_eq!(lookups.get(name, &other), None, "a changed stat: {name}");
+            }
+            for missing in ["", "crates", "crates/c0/src/m0.rs.bak", "zzz"] {
+                assert_eq!(lookups.get(missing, &stat(0)), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_out_of_name_order_is_sorted_and_its_later_duplicate_counts() {
+        // As an older version wrote it: map order, and here a name twice.
+        let record = |name: &str, n: u64| {
+            let mut out = (name.len() as u32).to_le_bytes().to_vec();
+            out.extend_from_slice(name.as_bytes());
+            let s = stat(n);
+            for v in [s.size, s.mtime_ns as u64, s.ctime_ns as u64, s.inode] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&s.mode.to_le_bytes());
+            out.extend_from_slice(blake3::hash(&n.to_le_bytes()).as_bytes());
+            out
+        };
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&4u64.to_le_bytes());
+        for (name, n) in [("b", 1), ("a", 2), ("c", 3), ("a", 4)] {
+            bytes.extend(record(name, n));
+        }
+        let cache = decode(bytes).unwrap();
+        assert!(cache.wants_save());
+        assert!(
+            !decode(encoded(&cache)).unwrap().wants_save(),
+            "saved in order"
+        );
+        assert_eq!(cache.len(), 3);
+        assert_eq!(
+            cache.get("a", &stat(4)),
+            Some(blake3::hash(&4u64.to_le_bytes()))
+        );
+        assert_eq!(cache.get("a", &stat(2)), None);
+        assert_eq!(
+            cache.get("b", &stat(1)),
+            Some(blake3::hash(&1u64.to_le_bytes()))
+        );
+        assert_eq!(
+            cache.get("c", &stat(3)),
+            Some(blake3::hash(&3u64.to_le_bytes()))
+        );
     }
 }
