@@ -109,18 +109,7 @@ pub fn execute(
         next_batch: AtomicUsize::new(0),
         batched_commands: Mutex::new(HashMap::new()),
     };
-    let priorities = schedule::critical_path_lengths(plan);
-    let state = Mutex::new(Schedule::new(plan, &priorities, options.on_failure));
-    let wake = Condvar::new();
-    let workers = options.concurrency.clamp(1, count.max(1));
-    // This thread is one of the workers: a warm run of a few tasks would
-    // spend more on starting a thread than on its share of the hits.
-    std::thread::scope(|scope| {
-        for _ in 1..workers {
-            scope.spawn(|| runner.work(&state, &wake, &priorities));
-        }
-        runner.work(&state, &wake, &priorities);
-    });
+    let schedule = run_workers(&runner, options.concurrency.clamp(1, count.max(1)));
     let batched_commands = into_inner(runner.batched_commands);
     // Off the tasks' path: one segment and the index, whatever the count. The
     // history lives in the cache directory: when the cache could not be
@@ -133,7 +122,6 @@ pub fn execute(
     output_state.apply(into_inner(output_updates));
     output_state.save();
 
-    let schedule = into_inner(state);
     let summary = summarize::summarize(
         ws,
         plan,
@@ -148,6 +136,24 @@ pub fn execute(
     );
     sink.event(Event::RunFinished { summary: &summary });
     summary
+}
+
+/// Runs `workers` workers over the plan until every task has finished or
+/// been skipped; returns the schedule as it ended. This thread is one of the
+/// workers: a warm run of a few tasks would spend more on starting a thread
+/// than on its share of the hits.
+fn run_workers(runner: &Runner<'_>, workers: usize) -> Schedule {
+    let plan = runner.plan;
+    let priorities = schedule::critical_path_lengths(plan);
+    let state = Mutex::new(Schedule::new(plan, &priorities, runner.options.on_failure));
+    let wake = Condvar::new();
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            scope.spawn(|| runner.work(&state, &wake, &priorities));
+        }
+        runner.work(&state, &wake, &priorities);
+    });
+    into_inner(state)
 }
 
 /// A worker that panicked while holding a lock left nothing half-done that

@@ -1,3 +1,7 @@
+//! The head index against real entry files: what it answers, what makes it
+//! step aside (a rewritten, replaced, damaged or removed entry, a racy or
+//! stale record), and what a hostile index file is.
+
 use std::path::Path;
 use std::time::Duration;
 
