@@ -110,19 +110,14 @@ fn add_missing_tracked(
     // Both sorted (git's index already is, byte-wise; a file that says
     // otherwise is sorted here): one merge pass finds the tracked paths the
     // walk did not report, without hashing every path.
-    let sorted_copy;
-    let tracked = if tracked.is_sorted() {
-        tracked
-    } else {
-        let mut copy = tracked.to_vec();
-        copy.sort_unstable();
-        sorted_copy = copy;
-        &sorted_copy
-    };
+    let mut tracked = std::borrow::Cow::Borrowed(tracked);
+    if !tracked.is_sorted() {
+        tracked.to_mut().sort_unstable();
+    }
     found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let mut missing = Vec::new();
     let mut walked = found.iter().map(|f| f.path.as_str()).peekable();
-    for &path in tracked {
+    for &path in tracked.iter() {
         while walked.next_if(|w| *w < path).is_some() {}
         if walked.peek() == Some(&path) || path.split('/').any(|c| c == ".git" || c.is_empty()) {
             continue;
