@@ -45,14 +45,7 @@ fn hits_answered_by_the_head_index_restore_and_replay() {
     std::thread::sleep(Duration::from_millis(2100));
     // Verifies every entry in full and records its head.
     fx.ok(&["run", "check"]);
-    let workspaces = fx.path("turbo-cache/v1/workspaces");
-    let state = std::fs::read_dir(&workspaces)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let index = state.join("entry-heads.bin");
+    let index = fx.state_dir().join("entry-heads.bin");
     let recorded = std::fs::read(&index).expect("the second run writes the index");
 
     std::fs::remove_file(fx.path("crates/a/.check.out")).unwrap();

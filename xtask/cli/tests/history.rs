@@ -38,11 +38,7 @@ pub fn b() {}
 
 /// The history bucket of the fixture's one workspace.
 fn history_dir(fx: &Fixture) -> PathBuf {
-    let workspaces = fx.path("turbo-cache/v1/workspaces");
-    let mut dirs = std::fs::read_dir(workspaces).unwrap();
-    let state = dirs.next().unwrap().unwrap().path();
-    assert!(dirs.next().is_none());
-    state.join("v2/history")
+    fx.state_dir().join("v2/history")
 }
 
 fn warnings(out: &str) -> usize {

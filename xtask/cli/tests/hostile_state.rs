@@ -4,19 +4,7 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use support::{CHAIN, Fixture, text};
-
-/// The per-workspace state directory the first run created.
-fn state_dir(fx: &Fixture) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(fx.path("turbo-cache/v1/workspaces"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
-}
 
 #[test]
 fn a_stat_cache_claiming_2_pow_64_entries_runs_under_1_gib() {
@@ -30,7 +18,7 @@ fn a_stat_cache_claiming_2_pow_64_entries_runs_under_1_gib() {
     }
     let fx = Fixture::new(CHAIN);
     fx.ok(&["run", "check"]);
-    let state = state_dir(&fx);
+    let state = fx.state_dir();
     // Magic, then a count of 2^64 - 1, then nothing.
     let mut bytes = b"XSC1".to_vec();
     bytes.extend_from_slice(&u64::MAX.to_le_bytes());

@@ -109,6 +109,17 @@ impl Fixture {
         self.root().join(rel)
     }
 
+    /// The per-workspace state directory the first run created (there is
+    /// exactly one: the fixture is one workspace).
+    pub fn state_dir(&self) -> PathBuf {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(self.path("turbo-cache/v1/workspaces"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+        dirs[0].clone()
+    }
+
     pub fn write(&self, rel: &str, content: &str) {
         let path = self.path(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
