@@ -7,7 +7,7 @@
 //!
 //! Nothing is trusted that the full path would not trust: ctime cannot be
 //! set by user programs, so a file rewritten in place shows; a replaced one
-//! has a new inode; a record taken within [`RACY_MARGIN_NS`] of the file's
+//! has a new inode; a record taken within the racy margin of the file's
 //! last change is not kept (the racy-timestamp rule of the stat cache). The
 //! index is a file another run wrote: it is read whole, bounded and checked
 //! against its blake3 trailer before any record is used, and a bad one is
@@ -29,6 +29,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use xtask_toolbox::bytes::ByteReader;
+use xtask_toolbox::timestamps;
 
 const MAGIC: &[u8; 4] = b"XHI1";
 const KEY_LEN: usize = 64;
@@ -43,9 +44,6 @@ const MAX_INDEX_BYTES: usize = 16 << 20;
 const MAX_RECORD_META: usize = 256 << 10;
 const MAX_RECORD_LOG: usize = 256 << 10;
 
-/// A record whose file changed less than this before it was taken could
-/// change again within the same timestamp tick: not kept.
-const RACY_MARGIN_NS: i64 = 2_000_000_000;
 /// Least-recently-used eviction reads entry mtimes. A lookup refreshes an
 /// mtime older than this; a younger one is left alone, so a warm run writes
 /// no metadata and keeps its records valid.
@@ -67,8 +65,8 @@ impl Identity {
     fn of(meta: &fs::Metadata) -> Identity {
         Identity {
             size: meta.len(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            mtime_ns: timestamps::mtime_ns(meta),
+            ctime_ns: timestamps::ctime_ns(meta),
             inode: meta.ino(),
             device: meta.dev(),
         }
@@ -102,7 +100,8 @@ pub struct HeadIndex {
     loaded: HashMap<String, Record>,
     /// Recorded or refreshed this run; saved over `loaded`.
     fresh: Mutex<HashMap<String, Record>>,
-    /// [`RACY_MARGIN_NS`]; tests record files they just wrote.
+    /// The racy margin (`timestamps::RACY_MARGIN_NS`); tests record files
+    /// they just wrote.
     racy_margin_ns: i64,
 }
 
@@ -116,7 +115,7 @@ impl HeadIndex {
                 .and_then(|bytes| decode(&bytes))
                 .unwrap_or_default(),
             fresh: Mutex::new(HashMap::new()),
-            racy_margin_ns: RACY_MARGIN_NS,
+            racy_margin_ns: timestamps::RACY_MARGIN_NS,
         }
     }
 
@@ -130,15 +129,14 @@ impl HeadIndex {
             Err(err) if xtask_toolbox::layout::is_absent(&err) => return Probe::Absent,
             Err(_) => return Probe::Unknown,
         };
-        let now = now_secs();
         // An mtime due for its refresh takes the full path, which refreshes it.
-        let mtime_secs = u64::try_from(meta.mtime()).unwrap_or(0);
         if !meta.is_file()
             || Identity::of(&meta) != record.identity
-            || mtime_secs + MTIME_REFRESH_SECS < now
+            || meta.modified().is_ok_and(mtime_refresh_due)
         {
             return Probe::Unknown;
         }
+        let now = now_secs();
         if record.used_secs + MTIME_REFRESH_SECS < now {
             let refreshed = Record {
                 used_secs: now,
@@ -160,7 +158,7 @@ impl HeadIndex {
         }
         let Ok(stat) = file.metadata() else { return };
         let identity = Identity::of(&stat);
-        let racy_after = now_ns() - self.racy_margin_ns;
+        let racy_after = timestamps::ns_since_epoch(SystemTime::now()) - self.racy_margin_ns;
         if identity.mtime_ns >= racy_after || identity.ctime_ns >= racy_after {
             return;
         }
@@ -203,10 +201,12 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn now_ns() -> i64 {
+/// Whether an entry last used at `modified` is due for an mtime refresh:
+/// one rule for the lookup that refreshes and the probe that steps aside.
+pub(crate) fn mtime_refresh_due(modified: SystemTime) -> bool {
     SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .duration_since(modified)
+        .is_ok_and(|age| age.as_secs() >= MTIME_REFRESH_SECS)
 }
 
 /// The file's bytes, if it exists and is within the bound; the bound is

@@ -43,7 +43,7 @@ use xtask_toolbox::layout::{CacheBucket, CacheDir};
 
 use crate::format::HEADER_LEN;
 use crate::fsutil::{ReadAt, TempFile};
-use crate::head_index::{MTIME_REFRESH_SECS, Probe};
+use crate::head_index::{Probe, mtime_refresh_due};
 
 const ENTRY_SUFFIX: &str = ".tar.zst";
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
@@ -606,20 +606,16 @@ fn verified_head(key: &str, file: &File) -> Result<(Vec<u8>, Vec<u8>), HeadError
 }
 
 /// Least-recently-used eviction reads entry mtimes: a hit refreshes one older
-/// than [`MTIME_REFRESH_SECS`]. A younger one is left alone, so a warm run
-/// writes no metadata (and the head index's records stay valid). Failing to
-/// refresh (a read-only cache) only makes eviction less accurate.
+/// than [`head_index::MTIME_REFRESH_SECS`]. A younger one is left alone, so a
+/// warm run writes no metadata (and the head index's records stay valid).
+/// Failing to refresh (a read-only cache) only makes eviction less accurate.
 fn refresh_mtime(file: &File) {
-    let now = SystemTime::now();
     let due = file
         .metadata()
         .and_then(|meta| meta.modified())
-        .map_or(true, |modified| {
-            now.duration_since(modified)
-                .is_ok_and(|age| age.as_secs() >= MTIME_REFRESH_SECS)
-        });
+        .map_or(true, mtime_refresh_due);
     if due {
-        let _ = file.set_modified(now);
+        let _ = file.set_modified(SystemTime::now());
     }
 }
 

@@ -13,12 +13,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use xtask_toolbox::layout::{StateBucket, StateDir};
-
-const RACY_MARGIN_NS: i64 = 2_000_000_000;
+use xtask_toolbox::timestamps;
 
 /// What we last saw of one output file.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
@@ -83,8 +82,8 @@ impl OutputState {
         let abs = root.join(rel);
         let meta = std::fs::symlink_metadata(&abs).ok()?;
         if let Some(known) = self.files.get(rel) {
-            let racy = known.mtime_ns >= known.recorded_at_ns - RACY_MARGIN_NS
-                || known.ctime_ns >= known.recorded_at_ns - RACY_MARGIN_NS;
+            let racy = timestamps::is_racy(known.mtime_ns, known.recorded_at_ns)
+                || timestamps::is_racy(known.ctime_ns, known.recorded_at_ns);
             if !racy && same_stat(known, &meta) {
                 return Some(known.clone());
             }
@@ -146,8 +145,8 @@ pub fn restored_files(root: &Path, hashes: &BTreeMap<String, String>) -> Vec<(St
 
 fn same_stat(known: &Seen, meta: &std::fs::Metadata) -> bool {
     known.size == meta.len()
-        && known.mtime_ns == meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
-        && known.ctime_ns == meta.ctime() * 1_000_000_000 + meta.ctime_nsec()
+        && known.mtime_ns == timestamps::mtime_ns(meta)
+        && known.ctime_ns == timestamps::ctime_ns(meta)
         && known.inode == meta.ino()
 }
 
@@ -172,12 +171,10 @@ fn observe(path: &Path, meta: &std::fs::Metadata) -> Option<Seen> {
 fn stat_only(meta: &std::fs::Metadata) -> Seen {
     Seen {
         size: meta.len(),
-        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-        ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+        mtime_ns: timestamps::mtime_ns(meta),
+        ctime_ns: timestamps::ctime_ns(meta),
         inode: meta.ino(),
         hash: String::new(),
-        recorded_at_ns: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64),
+        recorded_at_ns: timestamps::ns_since_epoch(SystemTime::now()),
     }
 }

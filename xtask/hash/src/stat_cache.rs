@@ -11,9 +11,10 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use xtask_toolbox::bytes::ByteReader;
+use xtask_toolbox::timestamps;
 
 const MAGIC: &[u8; 4] = b"XSC1";
 
@@ -21,8 +22,7 @@ const MAGIC: &[u8; 4] = b"XSC1";
 /// ctime, inode (8 each), mode (4), blake3 (32).
 const MIN_RECORD_LEN: usize = 4 + 4 * 8 + 4 + 32;
 
-/// Coarser than any filesystem timestamp granularity we expect.
-pub const RACY_MARGIN: Duration = Duration::from_secs(2);
+pub use xtask_toolbox::timestamps::RACY_MARGIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStat {
@@ -37,8 +37,8 @@ impl FileStat {
     pub fn from_metadata(meta: &std::fs::Metadata) -> FileStat {
         FileStat {
             size: meta.len(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            mtime_ns: timestamps::mtime_ns(meta),
+            ctime_ns: timestamps::ctime_ns(meta),
             inode: meta.ino(),
             mode: meta.mode(),
         }
@@ -288,6 +288,8 @@ fn decode(bytes: Vec<u8>) -> Option<StatCache> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn encoded(cache: &StatCache) -> Vec<u8> {

@@ -12,6 +12,7 @@
 //! - [`quote`]: hostile names made fit for a message (bounded, inert);
 //! - [`secret`]: values that cannot be printed by accident, and scrubbing them
 //!   out of text that may have echoed them;
+//! - [`timestamps`]: file times in nanoseconds and the racy-timestamp rule;
 //! - [`fault`]: whose problem an error is (the user's or the machine's), which
 //!   decides the exit code.
 
@@ -23,6 +24,7 @@ pub mod layout;
 pub mod quote;
 pub mod secret;
 pub mod suggest;
+pub mod timestamps;
 pub mod units;
 
 pub use key::{Key, KeyError};
