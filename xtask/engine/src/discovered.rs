@@ -18,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use xtask_hash::Snapshot;
+use xtask_toolbox::hex;
 
 use crate::dep_info::{self, MAX_DEP_INFO_BYTES};
 use crate::key::DiscoveredInputs;
@@ -104,7 +105,7 @@ pub fn manifest_key(declared_key: &str) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"xtask discovered-inputs manifest v1\0");
     hasher.update(declared_key.as_bytes());
-    hasher.finalize().to_hex().to_string()
+    hex::encode(hasher.finalize().as_bytes())
 }
 
 /// What a manifest from a remote cache nobody signs may name. Its names
@@ -222,7 +223,7 @@ impl Resolver<'_> {
                 };
                 let value = match value {
                     Some(value) => {
-                        blake3::hash(value.as_encoded_bytes()).to_hex()[..32].to_string()
+                        hex::encode(&blake3::hash(value.as_encoded_bytes()).as_bytes()[..16])
                     }
                     None => "<unset>".to_string(),
                 };
@@ -289,7 +290,7 @@ impl Resolver<'_> {
             hasher.update(b"\0");
             hasher.update(file_digest(&file).as_bytes());
         }
-        hasher.finalize().to_hex().to_string()
+        hex::encode(hasher.finalize().as_bytes())
     }
 }
 
@@ -299,7 +300,7 @@ impl Resolver<'_> {
 fn file_digest(path: &Path) -> String {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => match xtask_hash::hash_file(path, meta.len()) {
-            Ok(hash) => hash.to_hex().to_string(),
+            Ok(hash) => hex::encode(hash.as_bytes()),
             Err(_) => "<unreadable>".to_string(),
         },
         Ok(meta) if meta.is_dir() => "<directory>".to_string(),

@@ -45,7 +45,9 @@ impl EnvSalt {
                 let shown = if hash == UNSET {
                     hash.clone()
                 } else {
-                    blake3::keyed_hash(&self.0, hash.as_bytes()).to_hex()[..32].to_string()
+                    xtask_toolbox::hex::encode(
+                        &blake3::keyed_hash(&self.0, hash.as_bytes()).as_bytes()[..16],
+                    )
                 };
                 (name.clone(), shown)
             })

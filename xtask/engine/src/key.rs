@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use xtask_toolbox::hex;
 
 /// Bump when the meaning of any field changes: every key changes with it.
 const KEY_FORMAT: u32 = 3;
@@ -169,7 +170,7 @@ impl KeyInputs {
         BUF.with_borrow_mut(|encoded| {
             encoded.clear();
             serde_json::to_writer(&mut *encoded, self).expect("key inputs always serialize");
-            blake3::hash(encoded).to_hex().to_string()
+            hex::encode(blake3::hash(encoded).as_bytes())
         })
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+use xtask_toolbox::hex;
 use xtask_toolbox::layout::{StateBucket, StateDir};
 use xtask_toolbox::timestamps;
 
@@ -153,14 +154,9 @@ fn same_stat(known: &Seen, meta: &std::fs::Metadata) -> bool {
 fn observe(path: &Path, meta: &std::fs::Metadata) -> Option<Seen> {
     let hash = if meta.is_symlink() {
         let target = std::fs::read_link(path).ok()?;
-        blake3::hash(target.as_os_str().as_encoded_bytes())
-            .to_hex()
-            .to_string()
+        hex::encode(blake3::hash(target.as_os_str().as_encoded_bytes()).as_bytes())
     } else {
-        xtask_hash::hash_file(path, meta.len())
-            .ok()?
-            .to_hex()
-            .to_string()
+        hex::encode(xtask_hash::hash_file(path, meta.len()).ok()?.as_bytes())
     };
     Some(Seen {
         hash,

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use xtask_config::{Action, CargoKind, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{DepKind, PackageGraph, PackageIndex, cargo_config};
 use xtask_hash::{Snapshot, StatCache};
+use xtask_toolbox::hex;
 
 use crate::EngineError;
 use crate::cargo_commands::{CargoCommands, TestRunner};
@@ -353,12 +354,15 @@ impl CargoContext {
         {
             workspace_files.insert(
                 "Cargo.lock".to_string(),
-                blake3::hash(&bytes).to_hex().to_string(),
+                hex::encode(blake3::hash(&bytes).as_bytes()),
             );
         }
         for name in ["rust-toolchain", "rust-toolchain.toml"] {
             if let Ok(bytes) = std::fs::read(ws.root.join(name)) {
-                workspace_files.insert(name.to_string(), blake3::hash(&bytes).to_hex().to_string());
+                workspace_files.insert(
+                    name.to_string(),
+                    hex::encode(blake3::hash(&bytes).as_bytes()),
+                );
             }
         }
         // The workspace's cargo config and what it includes, named as paths
@@ -464,7 +468,7 @@ fn dependency_digest(
         hasher.update(value.as_bytes());
         hasher.update(b"\0");
     }
-    hasher.finalize().to_hex().to_string()
+    hex::encode(hasher.finalize().as_bytes())
 }
 
 /// Files that configure compilation from outside the workspace: cargo's
@@ -480,7 +484,7 @@ fn outer_cargo_config(root: &std::path::Path) -> BTreeMap<String, String> {
     if let Some(home) = &cargo_home {
         found.insert(
             "$CARGO_HOME".to_string(),
-            blake3::hash(home.as_os_str().as_encoded_bytes()).to_hex()[..32].to_string(),
+            hex::encode(&blake3::hash(home.as_os_str().as_encoded_bytes()).as_bytes()[..16]),
         );
         dirs.push(home.clone());
     }
@@ -517,7 +521,7 @@ fn lint_config_files(package_dir: &std::path::Path) -> BTreeMap<String, String> 
     if let Some(dir) = std::env::var_os("CLIPPY_CONF_DIR") {
         found.insert(
             "$CLIPPY_CONF_DIR".to_string(),
-            blake3::hash(dir.as_encoded_bytes()).to_hex()[..32].to_string(),
+            hex::encode(&blake3::hash(dir.as_encoded_bytes()).as_bytes()[..16]),
         );
         dirs.push(dir.into());
     }
@@ -537,7 +541,7 @@ fn hash_existing(
             if let Ok(bytes) = std::fs::read(&path) {
                 found.insert(
                     path.to_string_lossy().into_owned(),
-                    blake3::hash(&bytes).to_hex().to_string(),
+                    hex::encode(blake3::hash(&bytes).as_bytes()),
                 );
             }
         }
@@ -549,7 +553,7 @@ fn hash_existing(
 fn root_manifest_digest(ws: &Workspace) -> String {
     let text = std::fs::read_to_string(&ws.pipeline.root_manifest).unwrap_or_default();
     let Ok(mut table) = text.parse::<toml::Table>() else {
-        return blake3::hash(text.as_bytes()).to_hex().to_string();
+        return hex::encode(blake3::hash(text.as_bytes()).as_bytes());
     };
     for section in ["workspace", "package"] {
         if let Some(toml::Value::Table(inner)) = table.get_mut(section) {
@@ -557,5 +561,5 @@ fn root_manifest_digest(ws: &Workspace) -> String {
         }
     }
     let canonical = toml::to_string(&table).unwrap_or_default();
-    blake3::hash(canonical.as_bytes()).to_hex().to_string()
+    hex::encode(blake3::hash(canonical.as_bytes()).as_bytes())
 }

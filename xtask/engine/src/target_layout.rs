@@ -8,6 +8,7 @@
 //! graph must be loaded from cargo again.
 
 use xtask_graph::PackageGraph;
+use xtask_toolbox::hex;
 use xtask_toolbox::layout::{StateBucket, StateDir};
 
 use crate::inputs::{PackageFiles, relative_to};
@@ -27,7 +28,7 @@ pub(crate) fn digest(graph: &PackageGraph, files: &PackageFiles<'_>) -> String {
         }
         hasher.update(b"\n");
     }
-    hasher.finalize().to_hex().to_string()
+    hex::encode(hasher.finalize().as_bytes())
 }
 
 /// What cargo's auto-discovery reads (relative to the package directory).

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use xtask_cache::LocalCache;
 use xtask_config::Pipeline;
 use xtask_graph::{GraphSource, PackageGraph};
+use xtask_toolbox::hex;
 use xtask_toolbox::layout::{StateBucket, StateDir};
 
 use crate::EngineError;
@@ -68,7 +69,8 @@ impl Workspace {
             .collect();
         // One cache directory may serve several workspaces (a shared
         // XTASK_CACHE_DIR); keep each one's state apart.
-        let workspace_id = &blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16];
+        let workspace_id =
+            &hex::encode(&blake3::hash(root.as_os_str().as_encoded_bytes()).as_bytes()[..8]);
         let state_dir = cache.layout().workspace_state(workspace_id);
         let (graph, graph_source) = xtask_graph::load(&root, &state_dir.path(StateBucket::Graph))?;
         let pipeline = Pipeline::load(&graph)?;

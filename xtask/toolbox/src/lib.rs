@@ -7,6 +7,7 @@
 //! - [`bytes`]: checked reads of the binary files runs write for each other;
 //! - [`layout`]: every directory and file under the cache directory, and its version;
 //! - [`Key`]: a task key, 64 lowercase hex digits, checked once;
+//! - [`hex`]: lowercase hex text of digests;
 //! - [`units`]: one grammar for sizes (`1.5GiB`, `4096`) and durations (`30s`, `14d`);
 //! - [`suggest`]: "did you mean" by edit distance;
 //! - [`quote`]: hostile names made fit for a message (bounded, inert);
@@ -19,6 +20,7 @@
 pub mod atomic;
 pub mod bytes;
 pub mod fault;
+pub mod hex;
 mod key;
 pub mod layout;
 pub mod quote;

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use xtask_toolbox::Key;
 use xtask_toolbox::atomic;
+use xtask_toolbox::hex;
 use xtask_toolbox::quote::quote_name;
 
 /// The index inside the history bucket.
@@ -168,7 +169,7 @@ fn record_hash(label: &str, record: &[u8]) -> String {
     hasher.update(label.as_bytes());
     hasher.update(&[0]);
     hasher.update(record);
-    hasher.finalize().to_hex().to_string()
+    hex::encode(hasher.finalize().as_bytes())
 }
 
 /// The record `pointer` (from a checked index) names for `label`, checked
