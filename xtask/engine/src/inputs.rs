@@ -6,11 +6,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use globset::{Glob, GlobSetBuilder};
+use globset::GlobSetBuilder;
 use xtask_config::{Anchor, InputPattern, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 use xtask_hash::{FileEntry, Snapshot};
+use xtask_toolbox::hex;
 
+use crate::glob_sets;
 use crate::outputs::Patterns;
 
 /// The snapshot's files grouped by the package that owns them: the most
@@ -69,7 +71,7 @@ impl<'s> PackageFiles<'s> {
             hasher.update(file.hash.as_bytes());
             hasher.update(&[u8::from(file.executable)]);
         }
-        hasher.finalize().to_hex().to_string()
+        hex::encode(hasher.finalize().as_bytes())
     }
 }
 
@@ -77,7 +79,7 @@ impl<'s> PackageFiles<'s> {
 /// package directory (or `$TURBO_ROOT$/…` for files elsewhere), the content
 /// hash, and `+x` for executables.
 pub fn manifest_value(file: &FileEntry) -> String {
-    let mut value = file.hash.to_hex().to_string();
+    let mut value = hex::encode(file.hash.as_bytes());
     if file.executable {
         value.push_str("+x");
     }
@@ -107,10 +109,11 @@ pub fn task_inputs(
         return selected;
     };
 
-    let mut include_package = GlobSetBuilder::new();
-    let mut include_root = GlobSetBuilder::new();
-    let mut exclude = GlobSetBuilder::new();
-    let (mut any_package, mut any_root) = (false, false);
+    // Pattern texts, compiled once per distinct list for every package
+    // (they are package-relative, or root-anchored, never per package).
+    let mut include_package = Vec::new();
+    let mut include_root = Vec::new();
+    let mut exclude = Vec::new();
     for pattern in patterns {
         let glob = match pattern {
             InputPattern::Defaults => {
@@ -122,26 +125,19 @@ pub fn task_inputs(
         match (glob.is_negated(), glob.anchor()) {
             (true, anchor) => {
                 // Exclusions are matched against the manifest path, so anchor
-                // a package-relative one the same way.
-                let text = match anchor {
+                // a root one the same way.
+                exclude.push(match anchor {
                     Anchor::Root => format!("{ROOT_PREFIX}{}", glob.pattern()),
                     Anchor::Package => glob.pattern().to_string(),
-                };
-                if let Ok(g) = Glob::new(&text) {
-                    exclude.add(g);
-                }
+                });
             }
-            (false, Anchor::Package) => {
-                include_package.add(glob.glob().clone());
-                any_package = true;
-            }
-            (false, Anchor::Root) => {
-                include_root.add(glob.glob().clone());
-                any_root = true;
-            }
+            (false, Anchor::Package) => include_package.push(glob.pattern().to_string()),
+            (false, Anchor::Root) => include_root.push(glob.pattern().to_string()),
         }
     }
-    if any_package && let Ok(set) = include_package.build() {
+    if !include_package.is_empty()
+        && let Ok(set) = glob_sets::compiled(include_package)
+    {
         for file in files.of(package) {
             let rel = relative_to(&file.path, dir);
             if set.is_match(rel) {
@@ -149,15 +145,17 @@ pub fn task_inputs(
             }
         }
     }
-    if any_root && let Ok(set) = include_root.build() {
+    if !include_root.is_empty()
+        && let Ok(set) = glob_sets::compiled(include_root)
+    {
         for file in &files.snapshot.files {
             if set.is_match(&file.path) {
                 selected.insert(format!("{ROOT_PREFIX}{}", file.path), manifest_value(file));
             }
         }
     }
-    if let Ok(exclude) = exclude.build()
-        && !exclude.is_empty()
+    if !exclude.is_empty()
+        && let Ok(exclude) = glob_sets::compiled(exclude)
     {
         selected.retain(|path, _| !exclude.is_match(path));
     }

@@ -18,6 +18,7 @@ mod exec;
 pub mod explain;
 mod fault;
 mod features;
+mod glob_sets;
 mod history;
 mod inputs;
 pub mod key;

@@ -6,35 +6,47 @@
 //! output pattern never makes us walk `target/`.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 use xtask_config::{Anchor, PathGlob};
 
-/// A task's `outputs` globs, anchored at its package directory (or at the
+use crate::glob_sets;
+
+/// A task's `outputs` globs, relative to its package directory (or to the
 /// root with `$TURBO_ROOT$/`) and compiled: what `collect` stores and what a
 /// restore may write. Both sides use this one matcher, so an entry can only
 /// bring back what the task could have stored.
 pub struct OutputGlobs {
-    include: Patterns,
-    exclude: Patterns,
+    /// Where package-relative globs start: a path below it is matched
+    /// without this prefix, so every package with the same `outputs` shares
+    /// one compiled set (and a `[` in a directory name stays a literal).
+    package_dir: String,
+    package: Sides,
+    root: Sides,
     /// The literal directory prefix of each positive glob: where to walk.
     bases: Vec<String>,
 }
 
+/// The positive and the negated globs of one anchor.
+struct Sides {
+    include: Patterns,
+    exclude: Patterns,
+}
+
 /// Globs as a glob set, except those without a wildcard, which are kept as
-/// the one path each matches: compiling a glob set per task was 4% of a
-/// 300-crate warm hit's instructions, and most outputs are plain paths.
+/// the one path each matches: most outputs are plain paths.
 #[derive(Clone)]
 pub(crate) struct Patterns {
     literal: Vec<String>,
-    globs: GlobSet,
+    globs: Arc<GlobSet>,
 }
 
 impl Patterns {
     pub(crate) fn nothing() -> Patterns {
         Patterns {
             literal: Vec::new(),
-            globs: GlobSet::empty(),
+            globs: Arc::new(GlobSet::empty()),
         }
     }
 
@@ -44,10 +56,10 @@ impl Patterns {
         let mut builder = PatternsBuilder::default();
         for output in outputs {
             if output.anchor() == Anchor::Package && !output.is_negated() {
-                // Each compiled once already (as a `PathGlob`): cannot fail.
-                let _ = builder.add(output.pattern().to_string());
+                builder.add(output.pattern());
             }
         }
+        // Each compiled once already (as a `PathGlob`): cannot fail.
         builder.build().unwrap_or_else(|_| Patterns::nothing())
     }
 
@@ -69,61 +81,76 @@ fn is_literal(glob: &str) -> bool {
 #[derive(Default)]
 struct PatternsBuilder {
     literal: Vec<String>,
-    globs: Option<GlobSetBuilder>,
+    globs: Vec<String>,
 }
 
 impl PatternsBuilder {
-    fn add(&mut self, anchored: String) -> Result<(), globset::Error> {
-        if is_literal(&anchored) {
-            self.literal.push(anchored);
+    fn add(&mut self, glob: &str) {
+        if is_literal(glob) {
+            self.literal.push(glob.to_string());
         } else {
-            let glob = Glob::new(&anchored)?;
-            self.globs.get_or_insert_with(GlobSetBuilder::new).add(glob);
+            self.globs.push(glob.to_string());
         }
-        Ok(())
     }
 
     fn build(self) -> Result<Patterns, globset::Error> {
         Ok(Patterns {
             literal: self.literal,
-            globs: match self.globs {
-                Some(builder) => builder.build()?,
-                None => GlobSet::empty(),
-            },
+            globs: glob_sets::compiled(self.globs)?,
         })
+    }
+}
+
+impl Sides {
+    fn build(include: PatternsBuilder, exclude: PatternsBuilder) -> Option<Sides> {
+        Some(Sides {
+            include: include.build().ok()?,
+            exclude: exclude.build().ok()?,
+        })
+    }
+
+    fn nothing() -> Sides {
+        Sides {
+            include: Patterns::nothing(),
+            exclude: Patterns::nothing(),
+        }
     }
 }
 
 impl OutputGlobs {
     pub fn new(package_dir: &str, outputs: &[PathGlob]) -> OutputGlobs {
-        let mut include = PatternsBuilder::default();
-        let mut exclude = PatternsBuilder::default();
+        let mut package = (PatternsBuilder::default(), PatternsBuilder::default());
+        let mut root = (PatternsBuilder::default(), PatternsBuilder::default());
         let mut bases = Vec::new();
         for output in outputs {
             let glob = output.pattern();
-            let anchored = match (output.anchor(), package_dir.is_empty()) {
-                (Anchor::Root, _) | (Anchor::Package, true) => glob.to_string(),
-                (Anchor::Package, false) => format!("{package_dir}/{glob}"),
+            let (side, anchored) = match (output.anchor(), package_dir.is_empty()) {
+                (Anchor::Root, _) => (&mut root, glob.to_string()),
+                (Anchor::Package, true) => (&mut package, glob.to_string()),
+                (Anchor::Package, false) => (&mut package, format!("{package_dir}/{glob}")),
             };
             if output.is_negated() {
-                let _ = exclude.add(anchored);
+                side.1.add(glob);
             } else {
-                let base = literal_prefix(&anchored);
-                if include.add(anchored).is_ok() {
-                    bases.push(base);
-                }
+                side.0.add(glob);
+                bases.push(literal_prefix(&anchored));
             }
         }
-        match (include.build(), exclude.build()) {
-            (Ok(include), Ok(exclude)) => OutputGlobs {
-                include,
-                exclude,
+        match (
+            Sides::build(package.0, package.1),
+            Sides::build(root.0, root.1),
+        ) {
+            (Some(package), Some(root)) => OutputGlobs {
+                package_dir: package_dir.to_string(),
+                package,
+                root,
                 bases,
             },
             // Matches nothing: nothing stored, nothing restored.
             _ => OutputGlobs {
-                include: Patterns::nothing(),
-                exclude: Patterns::nothing(),
+                package_dir: String::new(),
+                package: Sides::nothing(),
+                root: Sides::nothing(),
                 bases: Vec::new(),
             },
         }
@@ -131,7 +158,19 @@ impl OutputGlobs {
 
     /// Whether the workspace-relative `rel` is one of the outputs.
     pub fn matches(&self, rel: &Path) -> bool {
-        self.include.is_match(rel) && !self.exclude.is_match(rel)
+        let below = if self.package_dir.is_empty() {
+            Some(rel)
+        } else {
+            // The package directory itself is no output (`**` matches "").
+            rel.strip_prefix(&self.package_dir)
+                .ok()
+                .filter(|below| !below.as_os_str().is_empty())
+        };
+        let side = |sides: fn(&Sides) -> &Patterns| {
+            sides(&self.root).is_match(rel)
+                || below.is_some_and(|p| sides(&self.package).is_match(p))
+        };
+        side(|s| &s.include) && !side(|s| &s.exclude)
     }
 
     /// Whether a path an entry's meta lists (text from the cache, so hostile)
@@ -267,6 +306,41 @@ mod tests {
     }
 
     #[test]
+    fn packages_with_the_same_outputs_share_one_compiled_set() {
+        let outputs = globs(&["dist/**", "!dist/**/*.map", "$TURBO_ROOT$/gen/*.rs"]);
+        let a = OutputGlobs::new("crates/a", &outputs);
+        let b = OutputGlobs::new("crates/b", &outputs);
+        assert!(Arc::ptr_eq(
+            &a.package.include.globs,
+            &b.package.include.globs
+        ));
+        assert!(Arc::ptr_eq(&a.root.include.globs, &b.root.include.globs));
+        assert!(a.matches(Path::new("crates/a/dist/x.js")));
+        assert!(!a.matches(Path::new("crates/b/dist/x.js")));
+        assert!(b.matches(Path::new("crates/b/dist/x.js")));
+        assert!(!b.matches(Path::new("crates/b/dist/x.js.map")));
+        assert!(a.matches(Path::new("gen/lib.rs")) && b.matches(Path::new("gen/lib.rs")));
+        // `crates/ab` is not below `crates/a`.
+        assert!(!a.matches(Path::new("crates/ab/dist/x.js")));
+    }
+
+    #[test]
+    fn a_package_directory_is_a_literal_prefix_never_an_output() {
+        let outputs = globs(&["**", "!keep/**"]);
+        // Anchored by text, `[ab]` was a character class: `pkg-a/out` matched.
+        let odd = OutputGlobs::new("pkg-[ab]", &outputs);
+        assert!(odd.matches(Path::new("pkg-[ab]/out")));
+        assert!(!odd.matches(Path::new("pkg-a/out")));
+        assert!(!odd.matches(Path::new("pkg-[ab]/keep/x")));
+        assert!(!odd.allows_listed("pkg-[ab]"));
+        assert!(!odd.allows_listed("pkg-[ab]/"));
+        // A negated package glob also excludes what a root glob includes.
+        let crossed = OutputGlobs::new("pkg", &globs(&["$TURBO_ROOT$/pkg/**", "!tmp/**"]));
+        assert!(crossed.matches(Path::new("pkg/a")));
+        assert!(!crossed.matches(Path::new("pkg/tmp/a")));
+    }
+
+    #[test]
     fn a_plain_path_matches_what_its_compiled_glob_matches() {
         let patterns = [
             "pkg/.check.out",
@@ -299,10 +373,10 @@ mod tests {
         for pattern in patterns {
             assert!(is_literal(pattern), "{pattern}");
             let mut fast = PatternsBuilder::default();
-            fast.add(pattern.to_string()).unwrap();
+            fast.add(pattern);
             let fast = fast.build().unwrap();
             let compiled = globset::GlobSetBuilder::new()
-                .add(Glob::new(pattern).unwrap())
+                .add(globset::Glob::new(pattern).unwrap())
                 .build()
                 .unwrap();
             for candidate in candidates {
