@@ -188,3 +188,25 @@ fn global_inputs_and_global_env_reach_every_task() {
         set(&ALL)
     );
 }
+
+#[test]
+fn root_anchored_inputs_shared_by_every_package_reach_each_of_them() {
+    // One list of root-anchored globs for all four packages: matched against
+    // the workspace once, the answer must still reach every package's key.
+    let fx = Fixture::new(&CHAIN.replace(
+        "outputs = [\".check.out\"]",
+        "outputs = [\".check.out\"]\ninputs = [\"$TURBO_DEFAULT$\", \"$TURBO_ROOT$/shared/*.json\"]",
+    ));
+    fx.write("shared/schema.json", "{}\n");
+    assert_eq!(fx.executed(&["check"]), set(&ALL));
+    assert_eq!(fx.executed(&["check"]), set(&[]));
+    fx.write("shared/schema.json", "{\"v\": 2}\n");
+    assert_eq!(fx.executed(&["check"]), set(&ALL));
+    fx.write("shared/notes.txt", "not matched\n");
+    assert_eq!(fx.executed(&["check"]), set(&[]));
+    fx.write("shared/extra.json", "{}\n");
+    assert_eq!(fx.executed(&["check"]), set(&ALL));
+    // A package's own files still reach only it and its dependents.
+    fx.write("crates/c/src/lib.rs", "pub fn c() -> u32 { 3 }\n");
+    assert_eq!(fx.executed(&["check"]), set(&["c#check"]));
+}

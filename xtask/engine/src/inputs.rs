@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use globset::GlobSetBuilder;
 use xtask_config::{Anchor, InputPattern, PathGlob, ROOT_PREFIX, TaskDef};
@@ -21,6 +22,10 @@ use crate::outputs::Patterns;
 pub struct PackageFiles<'s> {
     pub snapshot: &'s Snapshot,
     by_package: Vec<Vec<usize>>,
+    /// The snapshot files each list of root-anchored `inputs` globs matched:
+    /// every package with the same list asks again, and matching it against
+    /// all the workspace's files per package grew as packages × files.
+    root_matches: Mutex<HashMap<Vec<String>, Arc<[usize]>>>,
 }
 
 impl<'s> PackageFiles<'s> {
@@ -51,6 +56,7 @@ impl<'s> PackageFiles<'s> {
         PackageFiles {
             snapshot,
             by_package,
+            root_matches: Mutex::default(),
         }
     }
 
@@ -59,6 +65,32 @@ impl<'s> PackageFiles<'s> {
         self.by_package[package]
             .iter()
             .map(|&i| &self.snapshot.files[i])
+    }
+
+    /// The snapshot's files matching the root-anchored globs `patterns`
+    /// (none if they do not compile), matched once per distinct list.
+    fn matching_root(&self, patterns: Vec<String>) -> impl Iterator<Item = &'s FileEntry> + '_ {
+        let mut memo = self.root_matches.lock().unwrap_or_else(|e| e.into_inner());
+        let matched = match memo.get(&patterns) {
+            Some(matched) => Arc::clone(matched),
+            None => {
+                let matched: Arc<[usize]> = match glob_sets::compiled(patterns.clone()) {
+                    Ok(set) => self
+                        .snapshot
+                        .files
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, file)| set.is_match(&file.path))
+                        .map(|(i, _)| i)
+                        .collect(),
+                    Err(_) => Arc::from([]),
+                };
+                memo.insert(patterns, Arc::clone(&matched));
+                matched
+            }
+        };
+        drop(memo);
+        (0..matched.len()).map(move |n| &self.snapshot.files[matched[n]])
     }
 
     /// Content digest of all of a package's files (for cargo tasks, which
@@ -145,13 +177,9 @@ pub fn task_inputs(
             }
         }
     }
-    if !include_root.is_empty()
-        && let Ok(set) = glob_sets::compiled(include_root)
-    {
-        for file in &files.snapshot.files {
-            if set.is_match(&file.path) {
-                selected.insert(format!("{ROOT_PREFIX}{}", file.path), manifest_value(file));
-            }
+    if !include_root.is_empty() {
+        for file in files.matching_root(include_root) {
+            selected.insert(format!("{ROOT_PREFIX}{}", file.path), manifest_value(file));
         }
     }
     if !exclude.is_empty()
