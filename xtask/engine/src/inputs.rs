@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use globset::GlobSetBuilder;
 use xtask_config::{Anchor, InputPattern, PathGlob, ROOT_PREFIX, TaskDef};
 use xtask_graph::{PackageGraph, PackageIndex};
 use xtask_hash::{FileEntry, Snapshot};
@@ -71,24 +70,17 @@ impl<'s> PackageFiles<'s> {
     /// (none if they do not compile), matched once per distinct list.
     fn matching_root(&self, patterns: Vec<String>) -> impl Iterator<Item = &'s FileEntry> + '_ {
         let mut memo = self.root_matches.lock().unwrap_or_else(|e| e.into_inner());
-        let matched = match memo.get(&patterns) {
-            Some(matched) => Arc::clone(matched),
-            None => {
-                let matched: Arc<[usize]> = match glob_sets::compiled(patterns.clone()) {
-                    Ok(set) => self
-                        .snapshot
-                        .files
-                        .iter()
-                        .enumerate()
+        let matched =
+            memo.entry(patterns).or_insert_with_key(|patterns| {
+                match glob_sets::compiled(patterns.clone()) {
+                    Ok(set) => (self.snapshot.files.iter().enumerate())
                         .filter(|(_, file)| set.is_match(&file.path))
                         .map(|(i, _)| i)
                         .collect(),
                     Err(_) => Arc::from([]),
-                };
-                memo.insert(patterns, Arc::clone(&matched));
-                matched
-            }
-        };
+                }
+            });
+        let matched = Arc::clone(matched);
         drop(memo);
         (0..matched.len()).map(move |n| &self.snapshot.files[matched[n]])
     }
@@ -193,17 +185,13 @@ pub fn task_inputs(
 /// Files matching the workspace's `global-inputs`, keyed by workspace path
 /// (every global input is relative to the root, anchored or not).
 pub fn global_inputs(snapshot: &Snapshot, patterns: &[PathGlob]) -> BTreeMap<String, String> {
-    let mut include = GlobSetBuilder::new();
-    let mut exclude = GlobSetBuilder::new();
-    for pattern in patterns {
-        let glob = pattern.glob().clone();
-        if pattern.is_negated() {
-            exclude.add(glob)
-        } else {
-            include.add(glob)
-        };
-    }
-    let (Ok(include), Ok(exclude)) = (include.build(), exclude.build()) else {
+    let (exclude, include): (Vec<&PathGlob>, Vec<&PathGlob>) =
+        patterns.iter().partition(|pattern| pattern.is_negated());
+    let texts = |globs: Vec<&PathGlob>| globs.iter().map(|g| g.pattern().to_string()).collect();
+    let (Ok(include), Ok(exclude)) = (
+        glob_sets::compiled(texts(include)),
+        glob_sets::compiled(texts(exclude)),
+    ) else {
         return BTreeMap::new();
     };
     snapshot
