@@ -1,10 +1,7 @@
-//! Finding the input files: a parallel, gitignore-aware walk, plus the
+//! Finding the input files: the gitignore-aware walk (`walker`), plus the
 //! tracked files an ignore rule would hide (from git's index).
 
 use std::path::Path;
-use std::sync::Mutex;
-
-use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use crate::HashError;
 use crate::global_excludes::global_excludes_file;
@@ -17,9 +14,8 @@ pub(crate) struct Found {
 }
 
 /// Below this many files (as the last run found them) one walker thread is
-/// faster than several: at 255 files the parallel walk's thread starts and
-/// idle workers' 1 ms sleeps cost more than they save (warm hit 6.7 → 6.0 ms),
-/// while at 6,300 files two threads win (49 ms against 67 ms).
+/// faster than several: at 255 files a second thread's start costs more than
+/// it saves, while at 6,300 files two threads win.
 const ONE_THREAD_BELOW_FILES: usize = 512;
 
 /// Lists the files git would consider: everything not excluded by
@@ -33,59 +29,17 @@ pub(crate) fn walk(
 ) -> Result<Vec<Found>, HashError> {
     let threads = match files_last_time {
         1..ONE_THREAD_BELOW_FILES => 1,
-        _ => 0, // the walker's default: one per core
+        _ => std::thread::available_parallelism().map_or(2, |n| n.get().min(12)),
     };
+    let excludes = global_excludes_file().filter(|path| path.is_file());
+    let mut found =
+        crate::walker::list(root, skip, excludes.as_deref(), threads).map_err(|error| {
+            HashError::Walk {
+                path: error.dir,
+                source: error.source,
+            }
+        })?;
     let skip: Vec<std::path::PathBuf> = skip.iter().map(|s| root.join(s)).collect();
-    let skip_walk = skip.clone();
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(false)
-        .ignore(false)
-        .parents(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        // The global excludes file is added below as an explicit ignore
-        // file: the same rules at the same (lowest) precedence, rooted at the
-        // same directory, without the crate's regex for reading git config.
-        .git_global(false)
-        .require_git(false)
-        .follow_links(false)
-        .threads(threads)
-        .filter_entry(move |entry| {
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir
-                && (entry.file_name() == ".git" || skip_walk.iter().any(|s| s == entry.path())))
-        });
-    if let Some(excludes) = global_excludes_file().filter(|path| path.is_file()) {
-        // A partly unreadable file keeps the rules it could read, as the
-        // crate's own global matcher does.
-        let _ = builder.add_ignore(excludes);
-    }
-    let walker = builder.build_parallel();
-
-    let collector = Collector {
-        found: Mutex::new(Vec::new()),
-        error: Mutex::new(None),
-        root,
-    };
-    walker.visit(&mut VisitorBuilder {
-        collector: &collector,
-    });
-
-    if let Some(source) = collector
-        .error
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-    {
-        return Err(HashError::Walk {
-            path: root.to_path_buf(),
-            source,
-        });
-    }
-    let mut found = collector
-        .found
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
     add_tracked_but_ignored(root, &skip, &mut found);
     Ok(found)
 }
@@ -145,115 +99,6 @@ fn add_missing_tracked(
         });
     }
     found.extend(missing);
-}
-
-/// `path`'s name relative to `root`, `/`-separated. The walker builds every
-/// path as `root` joined with names, so the root is a byte prefix of it:
-/// comparing bytes instead of `Path::strip_prefix`'s components took 7% of a
-/// warm hit's instructions off at 300 crates. A path the byte check cannot
-/// place (a root spelled with `.` or `//`) goes the component way.
-fn relative_name(root: &Path, path: &Path) -> Option<String> {
-    let root_bytes = root.as_os_str().as_encoded_bytes();
-    let below = path
-        .as_os_str()
-        .as_encoded_bytes()
-        .strip_prefix(root_bytes)
-        .and_then(|rest| match root_bytes.last() {
-            Some(b'/') => Some(rest),
-            _ => rest.strip_prefix(b"/"),
-        })
-        .filter(|rest| !rest.is_empty() && !rest.starts_with(b"/") && !rest.starts_with(b"./"));
-    let name = match below {
-        // Encoded bytes are the path's own bytes on Unix: the same lossy
-        // name `to_string_lossy` gives.
-        Some(rest) => String::from_utf8_lossy(rest),
-        None => {
-            std::borrow::Cow::Owned(path.strip_prefix(root).ok()?.to_string_lossy().into_owned())
-        }
-    };
-    Some(if name.contains('\\') {
-        name.replace('\\', "/")
-    } else {
-        name.into_owned()
-    })
-}
-
-/// Hands each walker thread its own buffer; buffers are merged when a thread
-/// finishes, so the hot path takes no lock.
-struct Collector<'r> {
-    found: Mutex<Vec<Found>>,
-    error: Mutex<Option<ignore::Error>>,
-    root: &'r Path,
-}
-
-struct VisitorBuilder<'s, 'r> {
-    collector: &'s Collector<'r>,
-}
-
-impl<'s, 'r> ParallelVisitorBuilder<'s> for VisitorBuilder<'s, 'r> {
-    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(ThreadVisitor {
-            collector: self.collector,
-            local: Vec::new(),
-        })
-    }
-}
-
-struct ThreadVisitor<'s, 'r> {
-    collector: &'s Collector<'r>,
-    local: Vec<Found>,
-}
-
-impl ParallelVisitor for ThreadVisitor<'_, '_> {
-    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                let mut slot = self
-                    .collector
-                    .error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                slot.get_or_insert(error);
-                return WalkState::Quit;
-            }
-        };
-        let Some(file_type) = entry.file_type() else {
-            return WalkState::Continue;
-        };
-        let is_symlink = file_type.is_symlink();
-        if !file_type.is_file() && !is_symlink {
-            return WalkState::Continue; // directories, sockets, fifos: not inputs
-        }
-        let Some(rel) = relative_name(self.collector.root, entry.path()) else {
-            return WalkState::Continue;
-        };
-        // Deleted between listing and stat: it is simply not an input.
-        let Ok(meta) = entry.metadata() else {
-            return WalkState::Continue;
-        };
-        let mut stat = FileStat::from_metadata(&meta);
-        if is_symlink {
-            stat = stat.through_link(entry.path());
-        }
-        self.local.push(Found {
-            path: rel,
-            stat,
-            is_symlink,
-        });
-        WalkState::Continue
-    }
-}
-
-impl Drop for ThreadVisitor<'_, '_> {
-    fn drop(&mut self) {
-        let mut found = self
-            .collector
-            .found
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        found.append(&mut self.local);
-    }
 }
 
 #[cfg(test)]
@@ -351,48 +196,5 @@ mod tests {
         );
         assert_eq!(paths(root, 1), expected, "small: one thread");
         assert_eq!(paths(root, ONE_THREAD_BELOW_FILES), expected, "large");
-    }
-
-    #[test]
-    fn relative_name_agrees_with_strip_prefix_however_the_root_is_spelled() {
-        for (root, path, expected) in [
-            ("/ws", "/ws/src/lib.rs", Some("src/lib.rs")),
-            ("/ws/", "/ws/src/lib.rs", Some("src/lib.rs")),
-            ("/ws/", "/ws//src/lib.rs", Some("src/lib.rs")),
-            ("/ws", "/ws/./src/lib.rs", Some("src/lib.rs")),
-            ("/ws/.", "/ws/src/lib.rs", Some("src/lib.rs")),
-            ("ws", "ws/a", Some("a")),
-            (".", "./a/b", Some("a/b")),
-            // A sibling sharing the root's name as a prefix is not below it.
-            ("/ws", "/ws2/src/lib.rs", None),
-            ("/ws", "/ws", Some("")),
-            ("/ws", "/other/lib.rs", None),
-        ] {
-            let (root, path) = (Path::new(root), Path::new(path));
-            assert_eq!(
-                relative_name(root, path).as_deref(),
-                expected,
-                "{root:?} / {path:?}"
-            );
-            assert_eq!(
-                path.strip_prefix(root)
-                    .ok()
-                    .map(|rel| rel.to_string_lossy().into_owned())
-                    .as_deref(),
-                expected,
-                "the component way agrees: {root:?} / {path:?}"
-            );
-        }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn relative_name_of_a_non_utf8_name_is_the_lossy_name() {
-        use std::os::unix::ffi::OsStrExt;
-        let path = Path::new(std::ffi::OsStr::from_bytes(b"/ws/a\xffb.rs"));
-        assert_eq!(
-            relative_name(Path::new("/ws"), path).unwrap(),
-            path.strip_prefix("/ws").unwrap().to_string_lossy()
-        );
     }
 }

@@ -10,6 +10,7 @@ mod discover;
 mod git_index;
 mod global_excludes;
 mod stat_cache;
+mod walker;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -47,7 +48,7 @@ pub enum HashError {
     Walk {
         path: PathBuf,
         #[source]
-        source: ignore::Error,
+        source: std::io::Error,
     },
     #[error("failed to read {path}")]
     Io {
