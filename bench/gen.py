@@ -27,12 +27,28 @@ import shutil
 import subprocess
 import sys
 
-XTASK_METADATA = """
-[workspace.metadata.xtask.tasks.check]
-command = "echo ok > .check.out"
-depends-on = ["^check"]
-outputs = [".check.out"]
-"""
+# What the benchmark's one task declares, the same for every tool (`--task-config`):
+# `plain` names one literal output; `globs` declares input and output globs as a
+# real workspace would (negations, braces, a root-anchored input), so the cost
+# of matching them is measured too.
+TASK_CONFIGS = {
+    "plain": {"inputs": None, "outputs": [".check.out"]},
+    "globs": {
+        "inputs": ["$TURBO_DEFAULT$", "$TURBO_ROOT$/Cargo.lock", "!**/*.md",
+                   "src/**/*.{rs,toml}", "!**/fixtures/**", "build.rs"],
+        "outputs": [".check.out", "out/**/*.txt", "!out/tmp/**", "gen/*.{json,bin}"],
+    },
+}
+
+
+def xtask_metadata(task_config="plain"):
+    config = TASK_CONFIGS[task_config]
+    lines = ["", "[workspace.metadata.xtask.tasks.check]", 'command = "echo ok > .check.out"',
+             'depends-on = ["^check"]']
+    if config["inputs"] is not None:
+        lines.append("inputs = " + json.dumps(config["inputs"]))
+    lines.append("outputs = " + json.dumps(config["outputs"]))
+    return "\n".join(lines) + "\n"
 
 GITIGNORE = """/target
 node_modules/
@@ -342,9 +358,9 @@ def crate_toml(crate):
     return "\n".join(lines) + "\n"
 
 
-def root_toml():
+def root_toml(task_config="plain"):
     return ('[workspace]\nresolver = "2"\nmembers = ["crates/*"]\n\n'
-            '[workspace.package]\nedition = "2021"\n' + XTASK_METADATA)
+            '[workspace.package]\nedition = "2021"\n' + xtask_metadata(task_config))
 
 
 def write(path, text):
@@ -422,7 +438,7 @@ class FastImport:
         git(self.out, "update-index", "-q", "--refresh")
 
 
-def generate(out, n, files=20, seed=1, with_git=True, lock=True):
+def generate(out, n, files=20, seed=1, with_git=True, lock=True, task_config="plain"):
     """Write the workspace into `out` (must not exist or be empty). Returns graph_info."""
     if os.path.exists(out) and os.listdir(out):
         raise SystemExit(f"{out} exists and is not empty")
@@ -436,7 +452,7 @@ def generate(out, n, files=20, seed=1, with_git=True, lock=True):
         if repo:
             repo.add(rel, data)
 
-    emit("Cargo.toml", root_toml())
+    emit("Cargo.toml", root_toml(task_config))
     emit(".gitignore", GITIGNORE)
     for c in crates:
         d = f"crates/{c.name}"
@@ -455,7 +471,7 @@ def generate(out, n, files=20, seed=1, with_git=True, lock=True):
                 repo.add("Cargo.lock", f.read())
     if repo:
         repo.commit("synthetic workspace")
-    return graph_info(crates)
+    return dict(graph_info(crates), task_config=task_config)
 
 
 def main():
@@ -469,12 +485,15 @@ def main():
     ap.add_argument("--no-lock", action="store_true", help="skip cargo generate-lockfile")
     ap.add_argument("--graph-json", help="also write the graph facts here")
     ap.add_argument("--cargo-check", action="store_true", help="run `cargo check --workspace` after")
+    ap.add_argument("--task-config", choices=sorted(TASK_CONFIGS), default="plain",
+                    help="what the check task declares (globs: input and output globs)")
     a = ap.parse_args()
     if a.files < 2:
         ap.error("--files must be >= 2")
     if a.force and os.path.exists(a.out):
         shutil.rmtree(a.out)
-    info = generate(a.out, a.crates, a.files, a.seed, not a.no_git, not a.no_lock)
+    info = generate(a.out, a.crates, a.files, a.seed, not a.no_git, not a.no_lock,
+                    a.task_config)
     if a.graph_json:
         write(a.graph_json, json.dumps(info, indent=1))
     kinds = {}

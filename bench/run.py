@@ -172,7 +172,8 @@ def build_xtask(ctx):
 
 def ws_root(ctx, n):
     a = ctx.args
-    return os.path.join(WORK, "ws", f"n{n}-f{a.files}-s{a.seed}")
+    config = "" if a.task_config == "plain" else f"-{a.task_config}"
+    return os.path.join(WORK, "ws", f"n{n}-f{a.files}-s{a.seed}{config}")
 
 
 def make_base(ctx, n):
@@ -193,7 +194,8 @@ def make_base(ctx, n):
     log(f"generating {n}-crate workspace (files={ctx.args.files}, seed={ctx.args.seed}) ...")
     t0 = time.perf_counter()
     # With git: its objects (one pack) are shared with every tool's copy (`link_tree`).
-    graph = gen.generate(base, n, ctx.args.files, ctx.args.seed, with_git=True, lock=True)
+    graph = gen.generate(base, n, ctx.args.files, ctx.args.seed, with_git=True, lock=True,
+                         task_config=ctx.args.task_config)
     ctx.setup_times[f"n{n}_generate_s"] = round(time.perf_counter() - t0, 2)
     with open(gfile, "w") as f:
         json.dump(graph, f, indent=1)
@@ -808,6 +810,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tools", help="default: all (--scale: %s)" % scale.DEFAULT_TOOLS)
     ap.add_argument("--scenarios", help="default: all (--scale: %s)" % ",".join(scale.SCENARIOS))
+    ap.add_argument("--task-config", choices=sorted(gen.TASK_CONFIGS), default="plain",
+                    help="what the check task declares: plain (one literal output) or globs "
+                         "(input and output globs; turbo and xtask only)")
     ap.add_argument("--scale", action="store_true",
                     help="one table of every size, growth check and PNG plot (bench/scale.py)")
     ap.add_argument("--budget", type=float, default=120,
@@ -852,6 +857,11 @@ def main():
     for t in names:
         if t not in known:
             ap.error(f"unknown tool {t}; known: {', '.join(known)}")
+    if a.task_config != "plain":
+        for t in names:
+            if t not in ("turbo", "xtask"):
+                ap.error(f"--task-config {a.task_config} is written for turbo and xtask only; "
+                         f"drop {t} from --tools")
 
     # SIGTERM unwinds like Ctrl-C, so daemons are stopped and edited files restored.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

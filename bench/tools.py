@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 
+import gen  # noqa: E402  (bench/ is on sys.path: run.py's directory)
+
 TURBO_VERSION = "2.11.11"
 NX_VERSION = "24.0.6"
 MOON_VERSION = "2.5.5"
@@ -126,9 +128,13 @@ class Turbo(Tool):
                 "scripts": {TASK: TASK_CMD},
                 "dependencies": {d: "*" for d in c["deps"]},
             })
+        config = gen.TASK_CONFIGS[graph.get("task_config", "plain")]
+        task = {"dependsOn": ["^" + TASK], "outputs": config["outputs"]}
+        if config["inputs"] is not None:
+            task["inputs"] = config["inputs"]
         dump_json(os.path.join(ws, "turbo.json"), {
             "$schema": "./node_modules/turbo/schema.json",
-            "tasks": {TASK: {"dependsOn": ["^" + TASK], "outputs": [OUTPUT]}},
+            "tasks": {TASK: task},
         })
 
     def root_package_json(self):
