@@ -28,6 +28,7 @@ mod dep_info;
 mod environment;
 mod exec;
 mod fast_path;
+mod features;
 mod inputs;
 mod layout;
 mod rebuild;
@@ -42,6 +43,7 @@ use std::process::{ExitCode, ExitStatus};
 use std::time::SystemTime;
 
 use fast_path::FastPath;
+use features::Features;
 use inputs::Toolchain;
 use layout::{Layout, Variant};
 use rebuild::BuildLock;
@@ -60,7 +62,9 @@ fn main() -> ExitCode {
 fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
     let layout = Layout::of_this_process()?;
     let toolchain = Toolchain::of_this_process();
-    let key = stamp_key(&layout, &toolchain);
+    let previous = Stamp::read(&layout.stamp_path());
+    let features = Features::wanted(&args, previous.as_ref().map(Stamp::key));
+    let key = stamp_key(&layout, &toolchain, features);
     let mut lock = BuildLock::shared(&layout);
     if layout.variant == Variant::Standalone {
         return match standalone_hand_over(&layout, &key) {
@@ -73,7 +77,7 @@ fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
     }
     if let Some(reason) = why_rebuild(&layout, &key) {
         drop(lock); // a shared lock of ours would block our exclusive one
-        match rebuild(&layout, &toolchain, &key, reason)? {
+        match rebuild(&layout, &toolchain, &key, features, reason)? {
             Rebuilt::Fresh(exclusive) => lock = exclusive,
             Rebuilt::Failed(code) => return Ok(code),
         }
@@ -82,10 +86,10 @@ fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
 }
 
 /// What the files alone do not say about a build: which launcher, which
-/// cargo, which workspace (all `Debug`-quoted, so one line).
-fn stamp_key(layout: &Layout, toolchain: &Toolchain) -> String {
+/// cargo, which workspace, which features (paths `Debug`-quoted, so one line).
+fn stamp_key(layout: &Layout, toolchain: &Toolchain, features: Features) -> String {
     format!(
-        "launcher {} engine {}/{}/{} root {:?} cargo {:?} cargo-home {:?}",
+        "launcher {} engine {}/{}/{} root {:?} cargo {:?} cargo-home {:?}{}",
         env!("CARGO_PKG_VERSION"),
         layout::ENGINE_PACKAGE,
         layout::ENGINE_BIN,
@@ -93,6 +97,7 @@ fn stamp_key(layout: &Layout, toolchain: &Toolchain) -> String {
         layout.workspace_root,
         toolchain.cargo,
         toolchain.cargo_home,
+        features.key_part(),
     )
 }
 
@@ -159,6 +164,7 @@ fn rebuild(
     layout: &Layout,
     toolchain: &Toolchain,
     key: &str,
+    features: Features,
     reason: Reason,
 ) -> Result<Rebuilt, String> {
     let lock = BuildLock::exclusive(layout)
@@ -194,7 +200,7 @@ fn rebuild(
         .cargo
         .clone()
         .unwrap_or_else(|| PathBuf::from("cargo"));
-    let status = rebuild::build_engine(&cargo, layout).map_err(|e| {
+    let status = rebuild::build_engine(&cargo, layout, features).map_err(|e| {
         format!(
             "cannot run `{} build`: {e}\nhint: is cargo installed?",
             cargo.display()
@@ -276,7 +282,8 @@ impl Reason {
         match self {
             Reason::NoStamp => "no record of a previous build".to_string(),
             Reason::Staleness(Staleness::OtherBuild) => {
-                "the last build was for another cargo, launcher or checkout".to_string()
+                "the last build was for another cargo, launcher, checkout or feature set"
+                    .to_string()
             }
             Reason::Staleness(Staleness::Changed(path)) => {
                 format!(

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::time::SystemTime;
 
+use crate::features::Features;
 use crate::layout::{ENGINE_BIN, ENGINE_PACKAGE, ENGINE_PROFILE, Layout};
 
 /// Held exclusively while a launch rebuilds the engine and writes the stamp
@@ -56,7 +57,7 @@ pub fn file_system_now(layout: &Layout) -> io::Result<SystemTime> {
 /// user had typed it. `cargo` is `$CARGO` when `cargo run` started us, so the
 /// engine is built by the same toolchain (and sees the same configuration:
 /// the working directory is left as it is).
-pub fn build_engine(cargo: &Path, layout: &Layout) -> io::Result<ExitStatus> {
+pub fn build_engine(cargo: &Path, layout: &Layout, features: Features) -> io::Result<ExitStatus> {
     let mut command = Command::new(cargo);
     crate::environment::without_cargo_run_vars(&mut command)
         .arg("build")
@@ -70,6 +71,7 @@ pub fn build_engine(cargo: &Path, layout: &Layout) -> io::Result<ExitStatus> {
             "--profile",
             ENGINE_PROFILE,
         ])
+        .args(features.cargo_args())
         // Our stdout is the engine's: cargo's JSON or notes must not land there.
         .stdout(io::stderr())
         .status()

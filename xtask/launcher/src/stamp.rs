@@ -162,6 +162,11 @@ impl Stamp {
             .then_some(Stamp { key, entries })
     }
 
+    /// What the build was for (see `stamp_key`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// `None` if the engine built under this stamp is still what `key` and
     /// the files ask for; else the first reason it is not.
     pub fn staleness(&self, key: &str) -> Option<Staleness> {

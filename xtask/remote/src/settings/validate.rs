@@ -71,6 +71,18 @@ impl Builder {
         if kind == BackendKind::File && !url.value["file://".len()..].starts_with('/') {
             return Err(bad_url("file:// and an absolute path: file:///mnt/cache"));
         }
+        if https_without_tls(&url.value, cfg!(feature = "tls")) {
+            return Err(RemoteError::Incomplete {
+                url: masked,
+                problem: "this build of xtask has no TLS, so it cannot reach an https:// cache"
+                    .to_owned(),
+                hint: "build xtask with the `tls` feature: `cargo xtask` does when the manifest, \
+                       XTASK_REMOTE_CACHE_URL, TURBO_API, TURBO_TOKEN or --remote-cache names an \
+                       https remote; an installed one with `cargo install --locked --path \
+                       xtask/cli --features tls`"
+                    .to_owned(),
+            });
+        }
         if !kind.compiled_in() {
             let feature = kind.feature().unwrap_or_default();
             return Err(RemoteError::Incomplete {
@@ -196,5 +208,34 @@ pub(super) fn parse_bool(text: &str) -> Option<bool> {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
+    }
+}
+
+/// Whether `url` is an https one that a build without TLS (`tls`) cannot reach.
+fn https_without_tls(url: &str, tls: bool) -> bool {
+    !tls && url
+        .split_once("://")
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Which URLs a build without TLS refuses.
+
+    use super::https_without_tls;
+
+    #[test]
+    fn only_https_needs_tls() {
+        for (url, refused) in [
+            ("https://cache.example", true),
+            ("HTTPS://cache.example", true),
+            ("http://127.0.0.1:3000", false),
+            ("file:///mnt/cache", false),
+            ("s3://bucket/prefix", false),
+            ("https-ish", false),
+        ] {
+            assert_eq!(https_without_tls(url, false), refused, "{url}");
+            assert!(!https_without_tls(url, true), "{url} with TLS");
+        }
     }
 }
