@@ -159,7 +159,7 @@ fn arguments_streams_exit_codes_and_the_working_directory_pass_through() {
         "{line}"
     );
     // What `cargo run` set for the launcher is not the engine's environment.
-    assert!(line.ends_with("manifest-dir=None"), "{line}");
+    assert!(line.contains(" manifest-dir=None "), "{line}");
 
     assert_eq!(
         outcome(&mut fixture.cargo_xtask(&["exit", "7"])).code,
@@ -508,4 +508,33 @@ fn a_fast_path_that_cannot_be_written_is_one_warning_not_a_rebuild_per_launch() 
     assert!(fixture.path(".cargo/xtask-launch/alias.toml").is_file());
     let fast = success(&mut fixture.cargo_xtask(&[]));
     assert!(fast.ran_standalone() && !fast.built(), "{}", fast.stderr);
+}
+
+#[test]
+fn an_https_remote_builds_the_engine_with_tls_and_it_stays_built_in() {
+    let fixture = Fixture::new("tls");
+    let plain = success(&mut fixture.cargo_xtask(&["hello"]));
+    assert!(!plain.engine_tls(), "no remote, no TLS:\n{}", plain.stdout);
+
+    let https = success(
+        fixture
+            .cargo_xtask(&["hello"])
+            .env("TURBO_API", "https://cache.example"),
+    );
+    assert!(
+        https.built()
+            && https
+                .stderr
+                .contains("another cargo, launcher, checkout or feature set"),
+        "{}",
+        https.stderr
+    );
+    assert!(https.engine_tls(), "{}", https.stdout);
+
+    // Without the variable again: TLS stays, and nothing is rebuilt.
+    for args in [&["hello"][..], &["--remote-cache=http://127.0.0.1:1"]] {
+        let after = success(&mut fixture.cargo_xtask(args));
+        assert!(!after.built(), "{}", after.stderr);
+        assert!(after.engine_tls(), "{}", after.stdout);
+    }
 }

@@ -35,12 +35,13 @@ fn main() {
             std::thread::sleep(std::time::Duration::from_secs(120));
         }
         _ => println!(
-            "engine {} {} args={:?} cwd={} manifest-dir={:?}",
+            "engine {} {} args={:?} cwd={} manifest-dir={:?} tls={}",
             env!("CARGO_PKG_VERSION"),
             engine_core::VERSION,
             args,
             std::env::current_dir().unwrap().display(),
             std::env::var("CARGO_MANIFEST_DIR").ok(),
+            cfg!(feature = "tls"),
         ),
     }
 }
@@ -74,6 +75,9 @@ publish = false
 [[bin]]
 name = "xtask"
 path = "src/main.rs"
+
+[features]
+tls = []
 
 [dependencies]
 engine-core = { path = "../core" }
@@ -199,7 +203,10 @@ impl Fixture {
                     "CARGO_PRIMARY_PACKAGE",
                 ]
                 .contains(&name.as_ref())
-                || name == "CARGO_TARGET_TMPDIR";
+                || name == "CARGO_TARGET_TMPDIR"
+                // A remote cache of the caller's would change the features.
+                || name.starts_with("TURBO_")
+                || name.starts_with("XTASK_REMOTE_CACHE_");
             if set_by_cargo_test {
                 command.env_remove(name.as_ref());
             }
@@ -274,6 +281,12 @@ impl Run {
     /// Whether cargo compiled the stand-in engine's binary crate.
     pub fn compiled_engine(&self) -> bool {
         self.stderr.contains("Compiling xtask v")
+    }
+
+    /// Whether the engine that ran was built with the `tls` feature.
+    pub fn engine_tls(&self) -> bool {
+        self.engine_build(); // it ran
+        self.stdout.contains(" tls=true")
     }
 
     /// The engine's one-line report (its build: "0.1.0 v1").
