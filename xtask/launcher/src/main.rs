@@ -62,12 +62,14 @@ fn main() -> ExitCode {
 fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
     let layout = Layout::of_this_process()?;
     let toolchain = Toolchain::of_this_process();
-    let previous = Stamp::read(&layout.stamp_path());
-    let features = Features::wanted(&args, previous.as_ref().map(Stamp::key));
-    let key = stamp_key(&layout, &toolchain, features);
     let mut lock = BuildLock::shared(&layout);
+    // Read once, under the shared lock: it picks the features (a build with
+    // TLS keeps it) and then says whether that build is fresh.
+    let stamp = Stamp::read(&layout.stamp_path());
+    let features = Features::wanted(&args, stamp.as_ref().map(Stamp::key));
+    let key = stamp_key(&layout, &toolchain, features);
     if layout.variant == Variant::Standalone {
-        return match standalone_hand_over(&layout, &key) {
+        return match standalone_hand_over(&layout, &key, stamp.as_ref()) {
             Some(hand_over) => {
                 drop(lock);
                 exec::hand_over_to_member(hand_over, &layout, &toolchain, args)
@@ -75,7 +77,7 @@ fn launch(args: Vec<OsString>) -> Result<ExitCode, String> {
             None => exec::run_engine(&layout.engine_exe, args, lock),
         };
     }
-    if let Some(reason) = why_rebuild(&layout, &key) {
+    if let Some(reason) = why_rebuild(&layout, &key, stamp.as_ref()) {
         drop(lock); // a shared lock of ours would block our exclusive one
         match rebuild(&layout, &toolchain, &key, features, reason)? {
             Rebuilt::Fresh(exclusive) => lock = exclusive,
@@ -110,8 +112,8 @@ enum Reason {
     FastPathOutdated,
 }
 
-fn why_rebuild(layout: &Layout, key: &str) -> Option<Reason> {
-    let stale = match Stamp::read(&layout.stamp_path()) {
+fn why_rebuild(layout: &Layout, key: &str, stamp: Option<&Stamp>) -> Option<Reason> {
+    let stale = match stamp {
         None => Some(Reason::NoStamp),
         Some(stamp) => stamp.staleness(key).map(Reason::Staleness),
     };
@@ -124,7 +126,11 @@ fn why_rebuild(layout: &Layout, key: &str) -> Option<Reason> {
 
 /// Why the standalone launcher hands this launch to the member; `None` when
 /// it may run the engine itself.
-fn standalone_hand_over(layout: &Layout, key: &str) -> Option<exec::HandOver> {
+fn standalone_hand_over(
+    layout: &Layout,
+    key: &str,
+    stamp: Option<&Stamp>,
+) -> Option<exec::HandOver> {
     // Cargo found the alias in the working directory's `.cargo`: one outside
     // this checkout is a copy of our files (a copied checkout), and the
     // launch belongs to that checkout's own launcher.
@@ -147,8 +153,7 @@ fn standalone_hand_over(layout: &Layout, key: &str) -> Option<exec::HandOver> {
             return Some(exec::HandOver::ToRebuild);
         }
     }
-    let fresh =
-        Stamp::read(&layout.stamp_path()).is_some_and(|stamp| stamp.staleness(key).is_none());
+    let fresh = stamp.is_some_and(|stamp| stamp.staleness(key).is_none());
     (!fresh).then_some(exec::HandOver::ToRebuild)
 }
 
@@ -176,7 +181,7 @@ fn rebuild(
         })
         .ok();
     // Another launch may have built the engine while this one waited.
-    let reason = match why_rebuild(layout, key) {
+    let reason = match why_rebuild(layout, key, Stamp::read(&layout.stamp_path()).as_ref()) {
         None => return Ok(Rebuilt::Fresh(lock)),
         Some(Reason::NoStamp) => reason,
         Some(now) => now,
