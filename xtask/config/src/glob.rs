@@ -35,7 +35,7 @@ pub struct PathGlob {
     negated: bool,
     anchor: Anchor,
     /// Compiled from the pattern after the `!` and the root prefix.
-    glob: globset::Glob,
+    glob: xtask_glob::Glob,
 }
 
 impl PathGlob {
@@ -60,7 +60,7 @@ impl PathGlob {
         if pattern.split('/').any(|c| c == "..") {
             return Err("`..` is not allowed".into());
         }
-        let glob = globset::Glob::new(pattern).map_err(|e| e.kind().to_string())?;
+        let glob = xtask_glob::Glob::new(pattern).map_err(|e| e.kind().to_string())?;
         Ok(PathGlob {
             negated,
             anchor,
@@ -83,7 +83,7 @@ impl PathGlob {
     }
 
     /// The pattern compiled, relative to its anchor.
-    pub fn glob(&self) -> &globset::Glob {
+    pub fn glob(&self) -> &xtask_glob::Glob {
         &self.glob
     }
 }

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use xtask_config::{Action, EnvMode, TaskDef};
+use xtask_glob::{Glob, GlobSet};
 
 /// Variables every command gets even in strict mode: what a shell and the
 /// Rust toolchain need to work at all. Their values do not go into keys.
@@ -316,13 +316,11 @@ impl NameList {
 pub const UNSET: &str = "<unset>";
 
 fn glob_set<S: AsRef<str>>(patterns: &[S]) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for pattern in patterns {
-        if let Ok(glob) = Glob::new(pattern.as_ref()) {
-            builder.add(glob);
-        }
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
+    GlobSet::new(
+        patterns
+            .iter()
+            .filter_map(|pattern| Glob::new(pattern.as_ref()).ok()),
+    )
 }
 
 /// Of the variables `cargo run` sets for us, these are also the user's own

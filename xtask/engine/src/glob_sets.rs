@@ -1,8 +1,8 @@
 //! Glob sets compiled once per distinct list of patterns and shared by every
-//! task and package that uses the same list. Building a set (its regexes and
-//! Aho-Corasick automata) costs far more than matching with it: with
-//! `inputs` and `outputs` globs declared once for 300 packages, building
-//! them again for each task was three quarters of a warm hit's instructions.
+//! task and package that uses the same list: with `inputs` and `outputs`
+//! globs declared once for 300 packages, building them again for each task
+//! was three quarters of a warm hit's instructions (when globs were regular
+//! expressions; parsing them is cheaper now, but still not free).
 //!
 //! Sets are keyed by pattern text, so a pattern must mean the same wherever
 //! it is used: callers match package-relative paths against package-relative
@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use xtask_glob::{Glob, GlobSet};
 
 /// Every set built by this process. It holds one entry per distinct list in
 /// the configuration, so it needs no bound.
@@ -19,16 +19,13 @@ static COMPILED: LazyLock<Mutex<HashMap<Vec<String>, Arc<GlobSet>>>> =
     LazyLock::new(Default::default);
 
 /// The set of `patterns` (globset syntax), built on first use.
-pub(crate) fn compiled(patterns: Vec<String>) -> Result<Arc<GlobSet>, globset::Error> {
+pub(crate) fn compiled(patterns: Vec<String>) -> Result<Arc<GlobSet>, xtask_glob::Error> {
     if let Some(set) = lock().get(&patterns) {
         return Ok(Arc::clone(set));
     }
     // Built outside the lock: two threads may both build a new list once.
-    let mut builder = GlobSetBuilder::new();
-    for pattern in &patterns {
-        builder.add(Glob::new(pattern)?);
-    }
-    let set = Arc::new(builder.build()?);
+    let globs = patterns.iter().map(|pattern| Glob::new(pattern));
+    let set = Arc::new(GlobSet::new(globs.collect::<Result<Vec<_>, _>>()?));
     lock().insert(patterns, Arc::clone(&set));
     Ok(set)
 }

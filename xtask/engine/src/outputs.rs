@@ -8,8 +8,8 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use globset::GlobSet;
 use xtask_config::{Anchor, PathGlob};
+use xtask_glob::GlobSet;
 
 use crate::glob_sets;
 
@@ -93,7 +93,7 @@ impl PatternsBuilder {
         }
     }
 
-    fn build(self) -> Result<Patterns, globset::Error> {
+    fn build(self) -> Result<Patterns, xtask_glob::Error> {
         Ok(Patterns {
             literal: self.literal,
             globs: glob_sets::compiled(self.globs)?,
@@ -225,16 +225,8 @@ pub fn collect(root: &Path, package_dir: &str, outputs: &[PathGlob]) -> Vec<Path
             }
             continue;
         }
-        let walker = ignore::WalkBuilder::new(&start)
-            .standard_filters(false)
-            .follow_links(false)
-            .build();
-        for entry in walker.flatten() {
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if is_dir {
-                continue;
-            }
-            let Ok(rel) = entry.path().strip_prefix(root) else {
+        for file in files_below(start) {
+            let Ok(rel) = file.strip_prefix(root) else {
                 continue;
             };
             if globs.matches(rel) {
@@ -245,6 +237,26 @@ pub fn collect(root: &Path, package_dir: &str, outputs: &[PathGlob]) -> Vec<Path
     found.sort();
     found.dedup();
     found
+}
+
+/// Every entry below `dir` that is not a directory (symlinks are not
+/// followed, so a link to a directory is an entry). Unreadable directories
+/// are skipped: what cannot be read cannot be stored.
+fn files_below(dir: PathBuf) -> Vec<PathBuf> {
+    let (mut files, mut pending) = (Vec::new(), vec![dir]);
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
+                Ok(_) => files.push(entry.path()),
+                Err(_) => {}
+            }
+        }
+    }
+    files
 }
 
 /// The directory part of a glob before its first wildcard component.
@@ -406,7 +418,7 @@ mod tests {
         let mut before = globset::GlobSetBuilder::new();
         for output in &outputs {
             if output.anchor() == Anchor::Package && !output.is_negated() {
-                before.add(output.glob().clone());
+                before.add(globset::Glob::new(output.pattern()).unwrap());
             }
         }
         let before = before.build().unwrap();

@@ -5,8 +5,9 @@
 //! configured as git sees a work tree: each directory's `.gitignore`, the
 //! `.gitignore` of every directory above the root, each repository's
 //! `.git/info/exclude`, and git's global excludes file; dotfiles included,
-//! symlinks not followed. They are read and matched by that crate's own
-//! matcher (`ignore::gitignore`), in the same order of precedence. What
+//! symlinks not followed. They are read and matched as that crate reads and
+//! matches them (`xtask_glob::Gitignore`, tested against it), in the same
+//! order of precedence. What
 //! differs is the cost: each file is `stat`ed relative to its open directory
 //! (one name for the kernel to look up instead of the whole path), nothing is
 //! probed that the directory's listing shows is absent, and a name is built
@@ -20,8 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use ignore::Match;
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use xtask_glob::{Gitignore, Match};
 
 use crate::discover::Found;
 use crate::stat_cache::FileStat;
@@ -221,12 +221,12 @@ impl Rules {
     fn of_dir(job: &DirJob, names: &[std::ffi::OsString]) -> Option<Arc<Rules>> {
         let has = |name: &str| names.iter().any(|listed| listed == name);
         let gitignore = if has(".gitignore") {
-            read_rules(&job.abs, &job.abs.join(".gitignore"))
+            Gitignore::from_file(&job.abs, &job.abs.join(".gitignore"))
         } else {
             Gitignore::empty()
         };
         let exclude = match has(".git").then(|| git_common_dir(&job.abs)).flatten() {
-            Some(git_dir) => read_rules(&job.abs, &git_dir.join("info/exclude")),
+            Some(git_dir) => Gitignore::from_file(&job.abs, &git_dir.join("info/exclude")),
             None => Gitignore::empty(),
         };
         if gitignore.is_empty() && exclude.is_empty() {
@@ -267,10 +267,10 @@ impl Outside {
             .skip(1)
             .map(|dir| {
                 let exclude = match git_common_dir(dir) {
-                    Some(git_dir) => read_rules(dir, &git_dir.join("info/exclude")),
+                    Some(git_dir) => Gitignore::from_file(dir, &git_dir.join("info/exclude")),
                     None => Gitignore::empty(),
                 };
-                (read_rules(dir, &dir.join(".gitignore")), exclude)
+                (Gitignore::from_file(dir, &dir.join(".gitignore")), exclude)
             })
             .filter(|(gitignore, exclude)| !gitignore.is_empty() || !exclude.is_empty())
             .collect();
@@ -278,9 +278,7 @@ impl Outside {
         // keeping the lines it could read.
         let global = global_excludes.and_then(|file| {
             let cwd = std::env::current_dir().ok()?;
-            let mut builder = GitignoreBuilder::new(cwd);
-            let _ = builder.add(file);
-            builder.build().ok().filter(|rules| !rules.is_empty())
+            Some(Gitignore::from_file(&cwd, file)).filter(|rules| !rules.is_empty())
         });
         Outside {
             root: root.to_path_buf(),
@@ -289,17 +287,6 @@ impl Outside {
             global,
         }
     }
-}
-
-/// The rules in `file`, matched relative to `dir`. A missing file, or lines
-/// that are not valid globs, add nothing (as git, and the crate, do).
-fn read_rules(dir: &Path, file: &Path) -> Gitignore {
-    if !file.exists() {
-        return Gitignore::empty();
-    }
-    let mut builder = GitignoreBuilder::new(dir);
-    let _ = builder.add(file);
-    builder.build().unwrap_or_else(|_| Gitignore::empty())
 }
 
 /// The directory holding `info/exclude` for a repository rooted at `dir`:

@@ -7,8 +7,8 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
-use globset::{GlobBuilder, GlobMatcher};
 use xtask_git::Git;
+use xtask_glob::{Glob, Options};
 use xtask_graph::{PackageGraph, PackageIndex};
 use xtask_toolbox::suggest::{suggest, suggest_within};
 
@@ -449,11 +449,12 @@ impl Resolver<'_> {
 
 /// A glob where `*` stays within one path component (`apps/*` is not
 /// `apps/x/y`; `**` crosses components). Package names have no `/`.
-fn glob(pattern: &str) -> Result<GlobMatcher, String> {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher())
+fn glob(pattern: &str) -> Result<Glob, String> {
+    let options = Options {
+        literal_separator: true,
+        ..Options::default()
+    };
+    Glob::with_options(pattern, options)
         .map_err(|e| format!("`{pattern}` is not a valid glob: {e}"))
 }
 
