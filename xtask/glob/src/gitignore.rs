@@ -129,7 +129,9 @@ impl Gitignore {
             line = rest.strip_suffix('\\').unwrap_or(rest);
         }
         let mut actual = line.to_string();
-        if !anchored && !line.contains('/') && !(actual.starts_with("**/") || actual == "**") {
+        // Without a `/` a rule matches at any depth.
+        let has_any_depth = actual.starts_with("**/") || actual == "**";
+        if !(anchored || line.contains('/') || has_any_depth) {
             actual = format!("**/{actual}");
         }
         let options = Options {
@@ -169,10 +171,11 @@ impl Gitignore {
     /// cut off (not from a bare file name, which is taken as relative).
     fn strip<'p>(&self, path: &'p Path) -> &'p Path {
         let mut path = strip_prefix(Path::new("./"), path).unwrap_or(path);
-        if self.root != Path::new(".") && !is_file_name(path) {
-            if let Some(below) = strip_prefix(&self.root, path) {
-                path = strip_prefix(Path::new("/"), below).unwrap_or(below);
-            }
+        if self.root != Path::new(".")
+            && !is_file_name(path)
+            && let Some(below) = strip_prefix(&self.root, path)
+        {
+            path = strip_prefix(Path::new("/"), below).unwrap_or(below);
         }
         path
     }
