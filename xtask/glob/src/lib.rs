@@ -164,6 +164,8 @@ pub enum ErrorKind {
     UnopenedAlternates,
     UnclosedAlternates,
     DanglingEscape,
+    /// More than 64 `{` groups inside each other.
+    NestedTooDeep,
 }
 
 impl fmt::Display for ErrorKind {
@@ -180,6 +182,9 @@ impl fmt::Display for ErrorKind {
                 f.write_str("unclosed alternate group; missing '}' (maybe escape '{' with '[{]'?)")
             }
             ErrorKind::DanglingEscape => f.write_str("dangling '\\'"),
+            ErrorKind::NestedTooDeep => {
+                f.write_str("alternate groups nested more than 64 deep; flatten the glob")
+            }
         }
     }
 }

@@ -59,6 +59,11 @@ struct Parser {
     allow_unclosed_class: bool,
 }
 
+/// How deep `{…}` groups may nest: compiling them recurses, so a glob of
+/// thousands of `{` would otherwise overflow the stack (globset's regex
+/// parser has a limit of its own, 250).
+const MAX_NESTING: usize = 64;
+
 fn is_separator(c: char) -> bool {
     c == '/'
 }
@@ -71,6 +76,9 @@ impl Parser {
                 '*' => self.parse_star()?,
                 '[' if !self.found_unclosed_class => self.parse_class()?,
                 '{' => {
+                    if self.alternates_stack.len() >= MAX_NESTING {
+                        return Err(ErrorKind::NestedTooDeep);
+                    }
                     self.alternates_stack.push(self.branches.len());
                     self.branches.push(Vec::new());
                 }

@@ -213,6 +213,19 @@ fn a_long_glob_on_a_long_path_takes_linear_time() {
     assert!(glob.is_match("ab".repeat(100)) && !glob.is_match("ab".repeat(99)));
 }
 
+#[test]
+fn deeply_nested_groups_are_an_error_not_a_stack_overflow() {
+    let deep = "{".repeat(100_000) + &"}".repeat(100_000);
+    let error = Glob::new(&deep).unwrap_err();
+    assert!(
+        error.to_string().contains("nested more than 64 deep"),
+        "{error}"
+    );
+    let fine = "{a,".repeat(64) + &"}".repeat(64);
+    let glob = Glob::new(&fine).unwrap();
+    assert!(glob.is_match("a") && !glob.is_match("b"));
+}
+
 const RULE_PARTS: &[&str] = &[
     "a", "b", "ab", "*", "**", "/", "?", "[ab]", "[", "!", "#", "\\!", "\\#", " ", "\\ ", ".rs",
     "x", "/**", "**/", "{a,b}", "\\",
