@@ -389,7 +389,12 @@ class Runner:
         os.makedirs(self.logs)
         self.seq = 0
 
-    def run(self, scenario, rep, timed=True, rss_via=None):
+    def run(self, scenario, rep, timed=True, rss_via=None, npm_shim=False):
+        """One sample. `npm_shim` (untimed priming only): package scripts start through
+        tools.NPM_SHIM instead of npm."""
+        env = self.env
+        if npm_shim:
+            env = dict(env, PATH=tools.npm_shim_dir(self.home) + ":" + env.get("PATH", ""))
         c = self.tool.cmd(scenario, self.ws, self.home)
         if c is None:
             return None
@@ -414,7 +419,7 @@ class Runner:
                 if attempt:
                     log(f"    {self.tool.name} {scenario}: {dirty}; measuring again")
                     time.sleep(2 * attempt)
-                m = measure(argv, cwd, self.env, self.ctx.args.timeout, log_path, rss_via)
+                m = measure(argv, cwd, env, self.ctx.args.timeout, log_path, rss_via)
                 dirty = self.tool.contaminated(scenario, m["out"])
                 if not dirty or scenario in EDITS or scenario == "cold":
                     break   # (a state-changing run cannot simply be repeated)
@@ -458,7 +463,7 @@ class Runner:
                 "argv": [os.path.relpath(a, self.ws) if a.startswith(self.ws + "/") else a
                          for a in argv],
                 "wall_s": m["wall_s"], "maxrss_kb": m["maxrss_kb"], "rc": m["rc"],
-                "load1": round(load, 2),
+                "load1": round(load, 2), "npm_shim": npm_shim,
                 "total": cnt["total"], "executed": cnt["executed"],
                 "expected": list(exp), "ok": not problems, "problems": problems,
                 "log": os.path.relpath(log_path, REPO)}
@@ -643,6 +648,12 @@ def environment(ctx):
 # ------------------------------------------------------------------- main
 
 
+def shim_prime(args, tool, n):
+    """Whether `tool`'s priming cold run at `n` crates starts its package scripts through
+    tools.NPM_SHIM (see there why): Turborepo at --npm-shim-prime-from crates and up."""
+    return tool.npm_shim_prime and 0 < args.npm_shim_prime_from <= n
+
+
 def run_size(ctx, n, tool_objs, scenarios, peers_install, budget=None):
     """Set up, prime and measure every tool at `n` crates. `budget` (scale mode) decides
     which tools to drop before priming and which timed scenarios to skip after it:
@@ -657,7 +668,7 @@ def run_size(ctx, n, tool_objs, scenarios, peers_install, budget=None):
     for t in tool_objs:
         ok, why = t.available()
         if ok and budget:
-            why = budget.drop(t.name, n)
+            why = budget.drop(t.name, n, npm_shim=shim_prime(a, t, n))
             ok = why is None
         status[t.name] = {"available": ok, "reason": why, "peer": t.peer}
         if not ok:
@@ -686,7 +697,10 @@ def run_size(ctx, n, tool_objs, scenarios, peers_install, budget=None):
                 log("  priming `cargo xtask` (the launcher and its engine build) ...")
                 sh(["cargo", "xtask", "--version"], cwd=REPO, env=r.env, timeout=3600,
                    check=False)
-            res = [r.run("cold", 0, timed=False), r.run("warm", 0, timed=False)]
+            # The warm priming run uses real npm even after a shim-primed cold run: it
+            # must hit every task, which checks that the shim filled the same cache.
+            res = [r.run("cold", 0, timed=False, npm_shim=shim_prime(a, r.tool, n)),
+                   r.run("warm", 0, timed=False)]
             samples += res
             for s in res:
                 log(f"  prime {r.tool.name:10} {s['scenario']:5} {fmt_s(s['wall_s']):>9} "
@@ -699,9 +713,10 @@ def run_size(ctx, n, tool_objs, scenarios, peers_install, budget=None):
         skipped = {}
         for r in runners if budget else []:
             prime_cold = next((s["wall_s"] for s in samples if s and s["tool"] == r.tool.name
-                               and s["scenario"] == "cold"), None)
+                               and s["scenario"] == "cold" and not s.get("npm_shim")), None)
             for sc in scenarios:
-                why = budget.skip(r.tool.name, sc, n, prime_cold)
+                why = budget.skip(r.tool.name, sc, n, prime_cold,
+                                  npm_shim=shim_prime(a, r.tool, n))
                 if why:
                     skipped.setdefault(r.tool.name, {})[sc] = why
                     log(f"  {r.tool.name} {sc}: not timed at {n} crates: {why}")
@@ -817,6 +832,11 @@ def main():
                     help="one table of every size, growth check and PNG plot (bench/scale.py)")
     ap.add_argument("--budget", type=float, default=120,
                     help="--scale: skip a timed command predicted to take longer (seconds)")
+    ap.add_argument("--npm-shim-prime-from", type=int, default=3000, metavar="CRATES",
+                    help="at this many crates and up, Turborepo's untimed priming cold run "
+                         "starts package scripts through a shim instead of npm, whose "
+                         "per-script cost grows with the workspace count (bench/tools.py "
+                         "NPM_SHIM); timed runs always use npm; 0 = never (default 3000)")
     ap.add_argument("--prime-budget", type=float, default=1200,
                     help="--scale: drop a tool at a size whose priming cold run is predicted "
                     "to take longer (seconds)")

@@ -70,14 +70,27 @@ class Budget:
         pn, ps = prev
         return ps * files_in(n, self.files_per_crate) / files_in(pn, self.files_per_crate)
 
-    def drop(self, tool, n):
+    def drop(self, tool, n, npm_shim=False):
+        """`npm_shim`: the priming cold run starts package scripts through the npm shim
+        (run.py's shim_prime), so a cold run with npm does not predict its cost."""
+        if npm_shim:
+            return None
         cold = self._scaled(tool, "cold", n)
         if cold is not None and cold > self.prime_budget_s:
             return (f"its cold run is predicted at ~{cold:.0f} s at {n} crates (linear in files "
                     f"from the previous size) > --prime-budget {self.prime_budget_s:.0f} s")
         return None
 
-    def skip(self, tool, scenario, n, prime_cold):
+    def skip(self, tool, scenario, n, prime_cold, npm_shim=False):
+        """`prime_cold`: seconds of this size's untimed cold run with npm, None when there
+        was none (or `npm_shim`: it ran through the npm shim, which predicts nothing)."""
+        if scenario in RUNS_ALL and npm_shim:
+            t = self._scaled(tool, scenario, n)
+            if t is None or t > self.budget_s:
+                guess = f"~{t:.0f} s (linear in files)" if t is not None else "unknown"
+                return (f"primed through the npm shim (--npm-shim-prime-from); with npm "
+                        f"predicted {guess} > --budget {self.budget_s:.0f} s")
+            return None
         if scenario in RUNS_ALL and prime_cold is not None:
             if prime_cold > self.budget_s:
                 return (f"the untimed cold run took {prime_cold:.0f} s > --budget "
@@ -92,7 +105,7 @@ class Budget:
 def prime_cold_s(result, tool):
     return next((s["wall_s"] for s in result["samples"] if s and s["tool"] == tool
                  and s["scenario"] == "cold" and s.get("phase") == "prime"
-                 and s["rc"] == 0), None)
+                 and s["rc"] == 0 and not s.get("npm_shim")), None)
 
 
 def fmt_s(x):
