@@ -45,6 +45,9 @@ struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct Gitignore {
     root: PathBuf,
+    /// `root == "."`, known once: comparing paths walks their components,
+    /// and `strip` asks for every name of the workspace walk.
+    root_is_dot: bool,
     rules: Vec<Rule>,
 }
 
@@ -85,10 +88,10 @@ impl Gitignore {
     }
 
     fn rooted(root: &Path) -> Gitignore {
+        let root = strip_prefix(Path::new("./"), root).unwrap_or(root);
         Gitignore {
-            root: strip_prefix(Path::new("./"), root)
-                .unwrap_or(root)
-                .to_path_buf(),
+            root: root.to_path_buf(),
+            root_is_dot: root == Path::new("."),
             rules: Vec::new(),
         }
     }
@@ -171,7 +174,7 @@ impl Gitignore {
     /// cut off (not from a bare file name, which is taken as relative).
     fn strip<'p>(&self, path: &'p Path) -> &'p Path {
         let mut path = strip_prefix(Path::new("./"), path).unwrap_or(path);
-        if self.root != Path::new(".")
+        if !self.root_is_dot
             && !is_file_name(path)
             && let Some(below) = strip_prefix(&self.root, path)
         {
