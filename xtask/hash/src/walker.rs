@@ -125,12 +125,12 @@ impl Walk<'_> {
         let mut children = Vec::new();
         for (entry, name) in entries.iter().zip(names) {
             let file_type = entry.file_type().map_err(failed)?;
-            let rel = job.rel.join(&name);
+            let rel = child(&job.rel, &name);
             if self.ignored(rules.as_ref(), &rel, file_type.is_dir()) {
                 continue;
             }
             if file_type.is_dir() {
-                let abs = job.abs.join(&name);
+                let abs = child(&job.abs, &name);
                 if name != ".git" && !self.skip.contains(&abs) {
                     children.push(DirJob {
                         abs,
@@ -183,7 +183,7 @@ impl Walk<'_> {
             node = here.parent.as_ref();
         }
         if !self.outside.ancestors.is_empty() {
-            let path = self.outside.canonical_root.join(rel);
+            let path = child(&self.outside.canonical_root, rel.as_os_str());
             for (gitignore, exclude) in &self.outside.ancestors {
                 if by_gitignore.is_none() {
                     by_gitignore = gitignore.matched(&path, is_dir);
@@ -195,12 +195,30 @@ impl Walk<'_> {
         }
         let by_global = match &self.outside.global {
             Some(global) if by_gitignore.is_none() && by_exclude.is_none() => {
-                global.matched(self.outside.root.join(rel), is_dir)
+                global.matched(child(&self.outside.root, rel.as_os_str()), is_dir)
             }
             _ => Match::None,
         };
         by_gitignore.or(by_exclude).or(by_global).is_ignore()
     }
+}
+
+/// `dir/name`, or `name` below the empty root path: what `Path::join` gives
+/// for a relative `name` (an entry's name, or a path below the root),
+/// without its checks for roots and prefixes. It is called for every entry
+/// of the walk; at 21,000 files `join` was 9% of a warm run's instructions.
+fn child(dir: &Path, name: &OsStr) -> PathBuf {
+    let dir = dir.as_os_str();
+    if dir.is_empty() {
+        return PathBuf::from(name);
+    }
+    let mut path = std::ffi::OsString::with_capacity(dir.len() + 1 + name.len());
+    path.push(dir);
+    if !dir.as_bytes().ends_with(b"/") {
+        path.push("/");
+    }
+    path.push(name);
+    PathBuf::from(path)
 }
 
 /// The rules of a directory that has any of its own, chained to those above.
