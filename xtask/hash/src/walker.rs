@@ -19,6 +19,7 @@ use std::fs;
 use std::io::{self, BufRead};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use xtask_glob::{Gitignore, Match};
@@ -56,30 +57,106 @@ pub(crate) fn list(
             abs: root.clone(),
             rel: PathBuf::new(),
             rules: None,
+            slot: 0,
         }),
+        slots: AtomicUsize::new(1),
     };
     let threads = threads.max(1);
-    let found = std::thread::scope(|scope| {
+    let listings = std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(|| walk.work())).collect();
-        let mut found = walk.work();
+        let mut listings = walk.work();
         for helper in helpers {
             match helper.join() {
-                Ok(more) => found.extend(more),
+                Ok(more) => listings.extend(more),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        found
+        listings
     });
     match walk.queue.into_failure() {
         Some(error) => Err(error),
-        None => Ok(found),
+        None => Ok(in_path_order(listings, walk.slots.into_inner())),
     }
+}
+
+/// One listed directory: its files and subdirectories, each subdirectory by
+/// the slot of its own listing.
+type Listing = Vec<Item>;
+
+enum Item {
+    /// A file, and where its name starts in its path.
+    File { found: Found, name_at: usize },
+    Dir {
+        name: std::ffi::OsString,
+        slot: usize,
+    },
+}
+
+impl Item {
+    /// The name, and whether it is a directory's.
+    fn name(&self) -> (&[u8], bool) {
+        match self {
+            Item::File { found, name_at } => (&found.path.as_bytes()[*name_at..], false),
+            Item::Dir { name, .. } => (name.as_bytes(), true),
+        }
+    }
+}
+
+/// Sorts one directory's items as their paths sort: by name, a directory's
+/// read as followed by `/`, as in the paths below it (`a.rs` < `a/…` <
+/// `a0`).
+fn sort_listing(items: &mut Listing) {
+    items.sort_unstable_by(|a, b| {
+        let ((a, a_dir), (b, b_dir)) = (a.name(), b.name());
+        let common = a.len().min(b.len());
+        a[..common].cmp(&b[..common]).then_with(|| {
+            // One name starts the other (or both are equal): what follows
+            // the shorter is its end, or the `/` after a directory's.
+            let next = |name: &[u8], dir: bool| match name.get(common) {
+                Some(&byte) => Some(byte),
+                None => dir.then_some(b'/'),
+            };
+            next(a, a_dir).cmp(&next(b, b_dir))
+        })
+    });
+}
+
+/// The files of every listing, depth first from the root's (slot 0), each
+/// listing sorted: in the byte order of their paths, git's, which the
+/// snapshot needs (it still sorts, but a sorted list costs it one pass;
+/// sorting 6,300 walked paths was 5% of a warm run's instructions).
+fn in_path_order(listings: Vec<(usize, Listing)>, slots: usize) -> Vec<Found> {
+    let mut by_slot: Vec<Option<Listing>> = (0..slots).map(|_| None).collect();
+    let mut files = 0;
+    for (slot, listing) in listings {
+        files += listing.len();
+        if let Some(place) = by_slot.get_mut(slot) {
+            *place = Some(listing);
+        }
+    }
+    let mut found = Vec::with_capacity(files);
+    let mut stack = vec![by_slot[0].take().unwrap_or_default().into_iter()];
+    while let Some(items) = stack.last_mut() {
+        match items.next() {
+            Some(Item::File { found: file, .. }) => found.push(file),
+            Some(Item::Dir { slot, .. }) => {
+                let listing = by_slot.get_mut(slot).and_then(Option::take);
+                stack.push(listing.unwrap_or_default().into_iter());
+            }
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    found
 }
 
 struct Walk<'a> {
     outside: Outside,
     skip: &'a [PathBuf],
     queue: Queue,
+    /// The next free listing slot (the root's is 0).
+    slots: AtomicUsize,
 }
 
 /// One directory still to list.
@@ -89,23 +166,29 @@ struct DirJob {
     rel: PathBuf,
     /// The nearest rules at or above this directory's parent.
     rules: Option<Arc<Rules>>,
+    /// Where its listing goes among the walk's (`in_path_order`).
+    slot: usize,
 }
 
 impl Walk<'_> {
     /// One thread's share: directories from the queue until none is left.
-    fn work(&self) -> Vec<Found> {
+    fn work(&self) -> Vec<(usize, Listing)> {
         let _release_on_panic = ReleaseOnPanic(&self.queue);
-        let mut found = Vec::new();
+        let mut listings = Vec::new();
         while let Some(job) = self.queue.next() {
-            match self.list_dir(job, &mut found) {
+            let slot = job.slot;
+            let mut items = Vec::new();
+            match self.list_dir(job, &mut items) {
                 Ok(children) => self.queue.done(children),
                 Err(error) => self.queue.fail(error),
             }
+            sort_listing(&mut items);
+            listings.push((slot, items));
         }
-        found
+        listings
     }
 
-    fn list_dir(&self, job: DirJob, found: &mut Vec<Found>) -> Result<Vec<DirJob>, WalkError> {
+    fn list_dir(&self, job: DirJob, items: &mut Listing) -> Result<Vec<DirJob>, WalkError> {
         let failed = |source| WalkError {
             dir: job.abs.clone(),
             source,
@@ -132,11 +215,14 @@ impl Walk<'_> {
             if file_type.is_dir() {
                 let abs = child(&job.abs, &name);
                 if name != ".git" && !self.skip.contains(&abs) {
+                    let slot = self.slots.fetch_add(1, Ordering::Relaxed);
                     children.push(DirJob {
                         abs,
                         rel,
                         rules: rules.clone(),
+                        slot,
                     });
+                    items.push(Item::Dir { name, slot });
                 }
                 continue;
             }
@@ -157,10 +243,13 @@ impl Walk<'_> {
                 .into_os_string()
                 .into_string()
                 .unwrap_or_else(|name| name.to_string_lossy().into_owned());
-            found.push(Found {
-                path,
-                stat,
-                is_symlink,
+            items.push(Item::File {
+                name_at: path.rfind('/').map_or(0, |slash| slash + 1),
+                found: Found {
+                    path,
+                    stat,
+                    is_symlink,
+                },
             });
         }
         Ok(children)

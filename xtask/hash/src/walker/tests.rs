@@ -48,11 +48,18 @@ fn our_walk(
     global: Option<&Path>,
     threads: usize,
 ) -> BTreeSet<String> {
-    list(root, skip, global, threads)
+    let paths: Vec<String> = list(root, skip, global, threads)
         .unwrap()
         .into_iter()
         .map(|found| found.path)
-        .collect()
+        .collect();
+    // In path order, each once: the snapshot relies on the order to look
+    // the stat cache up in one pass.
+    assert!(
+        paths.windows(2).all(|pair| pair[0] < pair[1]),
+        "not in path order: {paths:?}"
+    );
+    paths.into_iter().collect()
 }
 
 /// xorshift: the same trees on every run, no dependency.
@@ -84,6 +91,11 @@ const FILES: &[&str] = &[
     ".env",
     "lib.rs",
     "#hash",
+    // Beside the directories `a` and `src`: `a-b` < `a/…` < `a0`, and
+    // `src.rs` < `src/…` in path order.
+    "a-b",
+    "a0",
+    "src.rs",
 ];
 const RULES: &[&str] = &[
     "*.log",
