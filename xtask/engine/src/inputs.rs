@@ -36,7 +36,19 @@ impl<'s> PackageFiles<'s> {
             .map(|(i, p)| (p.dir.as_str(), i))
             .collect();
         let mut by_package = vec![Vec::new(); graph.packages.len()];
+        // Files of one directory are neighbours in path order and share an
+        // owner: look it up once per directory, not per file.
+        let mut last: Option<(&str, Option<PackageIndex>)> = None;
         for (i, file) in snapshot.files.iter().enumerate() {
+            let parent = file.path.rsplit_once('/').map_or("", |(parent, _)| parent);
+            if let Some((last_parent, owner)) = last
+                && last_parent == parent
+            {
+                if let Some(owner) = owner {
+                    by_package[owner].push(i);
+                }
+                continue;
+            }
             let mut dir = file.path.as_str();
             let owner = loop {
                 match dir.rfind('/') {
@@ -48,6 +60,7 @@ impl<'s> PackageFiles<'s> {
                     break Some(owner);
                 }
             };
+            last = Some((parent, owner));
             if let Some(owner) = owner {
                 by_package[owner].push(i);
             }
@@ -119,19 +132,19 @@ pub fn task_inputs(
     package_outputs: &Patterns,
 ) -> BTreeMap<String, String> {
     let dir = graph.packages[package].dir.as_str();
-    let mut selected = BTreeMap::new();
-    let defaults = |selected: &mut BTreeMap<String, String>| {
-        for file in files.of(package) {
+    // The package's files in path order, so the usual case (no `inputs`)
+    // builds its map in one bulk pass instead of a search per insert.
+    let defaults = || {
+        files.of(package).filter_map(|file| {
             let rel = relative_to(&file.path, dir);
-            if !package_outputs.is_match(Path::new(rel)) {
-                selected.insert(rel.to_string(), manifest_value(file));
-            }
-        }
+            (!package_outputs.is_match(Path::new(rel)))
+                .then(|| (rel.to_string(), manifest_value(file)))
+        })
     };
     let Some(patterns) = &def.inputs else {
-        defaults(&mut selected);
-        return selected;
+        return defaults().collect();
     };
+    let mut selected = BTreeMap::new();
 
     // Pattern texts, compiled once per distinct list for every package
     // (they are package-relative, or root-anchored, never per package).
@@ -141,7 +154,7 @@ pub fn task_inputs(
     for pattern in patterns {
         let glob = match pattern {
             InputPattern::Defaults => {
-                defaults(&mut selected);
+                selected.extend(defaults());
                 continue;
             }
             InputPattern::Glob(glob) => glob,
