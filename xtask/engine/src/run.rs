@@ -204,7 +204,9 @@ impl Runner<'_> {
                         wake.notify_all();
                         return;
                     }
+                    schedule.waiting += 1;
                     schedule = wake.wait(schedule).unwrap_or_else(|e| e.into_inner());
+                    schedule.waiting -= 1;
                 }
             };
             let started = Instant::now();
@@ -217,7 +219,9 @@ impl Runner<'_> {
             for (&node, status) in nodes.iter().zip(statuses) {
                 schedule.finish(self.plan, node, status, started.elapsed(), priorities);
             }
-            wake.notify_all();
+            if schedule.waiting > 0 {
+                wake.notify_all();
+            }
         }
     }
 }

@@ -437,6 +437,9 @@ struct QueueState {
     jobs: Vec<DirJob>,
     /// Threads listing a directory now: while any is, more jobs may come.
     busy: usize,
+    /// Threads waiting for a job: only then is a wake-up worth its system
+    /// call (one per listed directory otherwise).
+    waiting: usize,
     failure: Option<WalkError>,
     /// A thread panicked: the others stop instead of waiting for its jobs.
     abandoned: bool,
@@ -463,6 +466,7 @@ impl Queue {
             state: Mutex::new(QueueState {
                 jobs: vec![first],
                 busy: 0,
+                waiting: 0,
                 failure: None,
                 abandoned: false,
             }),
@@ -484,17 +488,19 @@ impl Queue {
             if state.busy == 0 {
                 return None;
             }
+            state.waiting += 1;
             state = self
                 .changed
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
         }
     }
 
     fn done(&self, children: Vec<DirJob>) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.busy -= 1;
-        let wake = !children.is_empty() || state.busy == 0;
+        let wake = state.waiting > 0 && (!children.is_empty() || state.busy == 0);
         state.jobs.extend(children);
         drop(state);
         if wake {

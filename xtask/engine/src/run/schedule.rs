@@ -42,6 +42,9 @@ pub(super) struct Schedule {
     pub(super) status: Vec<Option<TaskStatus>>,
     pub(super) durations: Vec<Duration>,
     running: usize,
+    /// Workers waiting for a task to become ready: a finished task wakes
+    /// them only if there are any (a wake-up is a system call).
+    pub(super) waiting: usize,
     on_failure: OnFailure,
     stop: bool,
 }
@@ -60,6 +63,7 @@ impl Schedule {
             status: vec![None; nodes.len()],
             durations: vec![Duration::ZERO; nodes.len()],
             running: 0,
+            waiting: 0,
             on_failure,
             stop: false,
         }
