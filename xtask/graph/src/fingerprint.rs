@@ -283,6 +283,15 @@ mod tests {
             }
         }
 
+        /// A fixture whose graph cache was written, its stats taken
+        /// `after_ns` after the files' last change.
+        fn recorded(after_ns: i64) -> Fixture {
+            let fx = Fixture::new();
+            write_cached(&fx.cache, &fx.graph).unwrap();
+            fx.restat(after_ns);
+            fx
+        }
+
         fn cached(&self) -> CachedGraph {
             serde_json::from_slice(&std::fs::read(&self.cache).unwrap()).unwrap()
         }
@@ -338,10 +347,8 @@ mod tests {
 
     #[test]
     fn an_edit_that_keeps_size_and_mtime_is_seen() {
-        let fx = Fixture::new();
+        let fx = Fixture::recorded(OLD);
         let manifest = fx.root.join("crates/a/Cargo.toml");
-        write_cached(&fx.cache, &fx.graph).unwrap();
-        fx.restat(OLD);
         let mtime = std::fs::metadata(&manifest).unwrap().modified().unwrap();
         std::fs::write(&manifest, "[package]\nname = \"b\"\n").unwrap();
         std::fs::File::options()
@@ -356,9 +363,7 @@ mod tests {
     #[test]
     fn added_removed_and_replaced_files_are_seen() {
         for change in ["lock removed", "lock replaced", "member manifest removed"] {
-            let fx = Fixture::new();
-            write_cached(&fx.cache, &fx.graph).unwrap();
-            fx.restat(OLD);
+            let fx = Fixture::recorded(OLD);
             match change {
                 "lock removed" => std::fs::remove_file(fx.root.join("Cargo.lock")).unwrap(),
                 "lock replaced" => {
@@ -374,10 +379,8 @@ mod tests {
 
     #[test]
     fn a_touched_manifest_with_the_same_bytes_keeps_the_cache_and_refreshes_its_stats() {
-        let fx = Fixture::new();
+        let fx = Fixture::recorded(OLD);
         let manifest = fx.root.join("crates/a/Cargo.toml");
-        write_cached(&fx.cache, &fx.graph).unwrap();
-        fx.restat(OLD);
         let before = fx.cached().manifests;
         std::fs::write(&manifest, std::fs::read(&manifest).unwrap()).unwrap();
         assert!(read_cached(&fx.cache, &fx.root).is_some());
