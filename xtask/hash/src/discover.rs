@@ -61,9 +61,9 @@ fn add_missing_tracked(
     if tracked.is_empty() {
         return;
     }
-    // Both sorted (git's index already is, byte-wise; a file that says
-    // otherwise is sorted here): one merge pass finds the tracked paths the
-    // walk did not report, without hashing every path.
+    // Both sorted (git's index already is, byte-wise, and the walk lists in
+    // path order; what says otherwise is sorted here): one merge pass finds
+    // the tracked paths the walk did not report, without hashing every path.
     let mut tracked = std::borrow::Cow::Borrowed(tracked);
     if !tracked.is_sorted() {
         tracked.to_mut().sort_unstable();

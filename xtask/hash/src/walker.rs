@@ -36,7 +36,7 @@ pub(crate) struct WalkError {
 
 /// Lists the files below `root` (followed if it is a symlink), skipping
 /// directories named `.git` and the absolute `skip` paths, on `threads`
-/// threads (the calling one among them).
+/// threads (the calling one among them), in path order.
 pub(crate) fn list(
     root: &Path,
     skip: &[String],
