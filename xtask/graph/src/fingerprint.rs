@@ -81,11 +81,12 @@ pub(crate) fn read_cached(cache_path: &Path, root: &Path) -> Option<PackageGraph
         return None;
     }
     let files = covered_files(&cached.graph);
-    let unchanged = unchanged_since(&files, &cached.manifests);
+    let (seen_ns, stats) = stat_all(&files);
+    let unchanged = unchanged_since(&stats, &cached.manifests);
     let manifests = if unchanged {
         cached.manifests
     } else {
-        read_manifests(&files)
+        read_manifests(&files, seen_ns, stats)
     };
     if fingerprint(&cached.graph, &manifests.digest) != cached.fingerprint {
         return None;
@@ -99,7 +100,9 @@ pub(crate) fn read_cached(cache_path: &Path, root: &Path) -> Option<PackageGraph
 }
 
 pub(crate) fn write_cached(cache_path: &Path, graph: &PackageGraph) -> std::io::Result<()> {
-    write(cache_path, graph, read_manifests(&covered_files(graph)))
+    let files = covered_files(graph);
+    let (seen_ns, stats) = stat_all(&files);
+    write(cache_path, graph, read_manifests(&files, seen_ns, stats))
 }
 
 fn write(cache_path: &Path, graph: &PackageGraph, manifests: ManifestState) -> std::io::Result<()> {
@@ -129,25 +132,35 @@ fn covered_files(graph: &PackageGraph) -> Vec<(&'static str, PathBuf)> {
     files
 }
 
-/// Whether every file's stat is the recorded one, and none is racy: then
-/// their bytes are the ones the recorded digest covers.
-fn unchanged_since(files: &[(&str, PathBuf)], recorded: &ManifestState) -> bool {
-    recorded.stats.len() == files.len()
-        && files.iter().zip(&recorded.stats).all(|((_, path), seen)| {
-            let now = Stat::of(path);
-            now == *seen && now.is_none_or(|stat| !stat.is_racy(recorded.seen_ns))
-        })
+/// Each file's stat now, and the moment just before they were taken.
+fn stat_all(files: &[(&str, PathBuf)]) -> (i64, Vec<Option<Stat>>) {
+    let seen_ns = timestamps::ns_since_epoch(SystemTime::now());
+    (
+        seen_ns,
+        files.iter().map(|(_, path)| Stat::of(path)).collect(),
+    )
 }
 
-/// Reads every file: their digest, and each one's stat taken before its
-/// bytes were read (a change in between shows as a different stat, or a
-/// racy one, next time).
-fn read_manifests(files: &[(&str, PathBuf)]) -> ManifestState {
-    let seen_ns = timestamps::ns_since_epoch(SystemTime::now());
+/// Whether every file's stat is the recorded one, and none is racy: then
+/// their bytes are the ones the recorded digest covers.
+fn unchanged_since(stats: &[Option<Stat>], recorded: &ManifestState) -> bool {
+    recorded.stats == stats
+        && stats
+            .iter()
+            .flatten()
+            .all(|stat| !stat.is_racy(recorded.seen_ns))
+}
+
+/// Reads every file for the digest of their bytes, keeping `stats`, taken
+/// (from `seen_ns` on) before the bytes were read: a change in between
+/// shows as a different stat, or a racy one, next time.
+fn read_manifests(
+    files: &[(&str, PathBuf)],
+    seen_ns: i64,
+    stats: Vec<Option<Stat>>,
+) -> ManifestState {
     let mut hasher = blake3::Hasher::new();
-    let mut stats = Vec::with_capacity(files.len());
     for (label, path) in files {
-        stats.push(Stat::of(path));
         hasher.update(label.as_bytes());
         hasher.update(path.as_os_str().as_encoded_bytes());
         match std::fs::read(path) {
@@ -303,10 +316,7 @@ mod tests {
         fn restat(&self, after_ns: i64) {
             let mut cached = self.cached();
             cached.manifests.seen_ns = timestamps::ns_since_epoch(SystemTime::now()) + after_ns;
-            cached.manifests.stats = covered_files(&self.graph)
-                .iter()
-                .map(|(_, path)| Stat::of(path))
-                .collect();
+            cached.manifests.stats = stat_all(&covered_files(&self.graph)).1;
             std::fs::write(&self.cache, serde_json::to_vec(&cached).unwrap()).unwrap();
         }
     }
